@@ -1,0 +1,8 @@
+"""chainrule: a scalar autograd engine for learning and teaching how neural networks train."""
+
+from .engine import Value, enable_grad, is_grad_enabled, no_grad
+from .gradcheck import gradcheck
+
+__version__ = "0.1.0"
+
+__all__ = ["Value", "no_grad", "enable_grad", "is_grad_enabled", "gradcheck", "__version__"]
