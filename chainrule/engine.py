@@ -246,14 +246,14 @@ class Value:
             raise ValueError(f"dot needs sequences of equal length, got {len(ws)} and {len(xs)}")
         ws = [w if isinstance(w, Value) else _lift(w, "dot") for w in ws]
         xs = [x if isinstance(x, Value) else _lift(x, "dot") for x in xs]
-        w_data = [w.data for w in ws]
-        x_data = [x.data for x in xs]
-        data = sum(map(mul, w_data, x_data), 0.0)
         children: Tuple[Value, ...] = tuple(v for pair in zip(ws, xs) for v in pair)
         if bias is not None:
             bias = bias if isinstance(bias, Value) else _lift(bias, "dot")
-            data += bias.data
             children += (bias,)
+        w_data = [w.data for w in ws]
+        x_data = [x.data for x in xs]
+        # Starting from the bias adds in micrograd's order: ((b + w1*x1) + w2*x2) + ...
+        data = sum(map(mul, w_data, x_data), bias.data if bias is not None else 0.0)
         def _backward(grad: float) -> None:  # d/dw_i = x_i, d/dx_i = w_i, d/dbias = 1
             for w, x, wd, xd in zip(ws, xs, w_data, x_data):
                 w.grad += xd * grad
