@@ -119,10 +119,11 @@ class Value:
             raise ZeroDivisionError(
                 f"division by zero in /: {_fmt(self.data)} / Value(data={other.data})"
             )
-        def _backward(grad: float) -> None:  # d(a/b)/da = 1/b, d(a/b)/db = -a/b**2
+        quotient = self.data / other.data
+        def _backward(grad: float) -> None:  # d(a/b)/da = 1/b, d(a/b)/db = -a/b**2 = -(a/b)/b
             self.grad += grad / other.data
-            other.grad -= grad * self.data / (other.data * other.data)
-        return Value(self.data / other.data, (self, other), "/", "", _backward)
+            other.grad -= grad * quotient / other.data
+        return Value(quotient, (self, other), "/", "", _backward)
 
     def __pow__(self, other: Operand) -> Value:
         if isinstance(other, Value):

@@ -1,0 +1,598 @@
+"""The engine's contract: values, gradients, graph semantics, numerics and errors."""
+
+from __future__ import annotations
+
+import gc
+import math
+import threading
+import weakref
+
+import numpy as np
+import pytest
+from hypothesis import HealthCheck, assume, given, settings
+from hypothesis import strategies as st
+
+from chainrule import Value, enable_grad, gradcheck, is_grad_enabled, no_grad
+
+# ----------------------------------------------------------------------------- helpers
+
+finite = st.floats(min_value=-50, max_value=50, allow_nan=False, allow_infinity=False)
+positive = st.floats(min_value=1e-2, max_value=50, allow_nan=False, allow_infinity=False)
+away_from_zero = finite.filter(lambda x: abs(x) > 1e-2)
+
+
+def grads_of(f, *xs):
+    values = [Value(x) for x in xs]
+    out = f(*values)
+    out.backward()
+    return out.data, [v.grad for v in values]
+
+
+def check(f, *xs, rtol=1e-5):
+    result = gradcheck(f, *[Value(x) for x in xs], atol=1e-6, rtol=rtol, verbose=False)
+    assert result, str(result)
+
+
+# ------------------------------------------------------------------------- construction
+
+
+def test_data_is_stored_as_float_and_repr_reads_like_micrograd():
+    v = Value(2)
+    assert v.data == 2.0 and type(v.data) is float
+    assert v.grad == 0.0
+    assert repr(v) == "Value(data=2.0, grad=0.0)"
+    assert repr(Value(-1.5, label="w")) == "Value(data=-1.5, grad=0.0, label='w')"
+
+
+def test_micrograd_attribute_names_and_ordered_children():
+    a, b = Value(1.0), Value(2.0)
+    c = a * b
+    assert c._prev == (a, b) and isinstance(c._prev, tuple)
+    assert c._op == "*" and c.label == ""
+    d = Value(3.0, (a, b), "custom", label="d")
+    assert d._prev == (a, b) and d._op == "custom" and d.label == "d"
+
+
+def test_numpy_scalars_and_bools_are_real_numbers():
+    assert Value(np.float64(1.5)).data == 1.5
+    assert Value(np.int64(3)).data == 3.0
+    assert Value(np.float32(0.5)).data == 0.5
+    assert type(Value(np.float32(0.5)).data) is float
+
+
+@pytest.mark.parametrize(
+    "bad, name",
+    [("3", "str"), (None, "NoneType"), ([1], "list"), (1 + 2j, "complex"), ((1.0,), "tuple")],
+)
+def test_non_numbers_are_rejected_with_the_type_named(bad, name):
+    with pytest.raises(TypeError, match=rf"Value data must be a real number.*got {name}"):
+        Value(bad)
+
+
+def test_a_value_cannot_wrap_a_value():
+    with pytest.raises(TypeError, match="got Value"):
+        Value(Value(1.0))
+
+
+@pytest.mark.parametrize(
+    "expr, op",
+    [
+        (lambda v: v + "a", r"\+"),
+        (lambda v: "a" + v, r"\+"),
+        (lambda v: v * None, r"\*"),
+        (lambda v: [1] - v, "-"),
+        (lambda v: v / "2", "/"),
+        (lambda v: v ** "2", r"\*\*"),
+        (lambda v: Value.sum([v, "x"]), "sum"),
+        (lambda v: Value.dot([v], ["x"]), "dot"),
+    ],
+)
+def test_bad_operands_name_the_op_and_the_type(expr, op):
+    message = rf"unsupported operand for {op}: Value and (str|NoneType|list)"
+    with pytest.raises(TypeError, match=message):
+        expr(Value(1.0))
+
+
+# ---------------------------------------------------------------------- every operation
+
+# (name, f, points, value, derivative) for one-input functions, checked exactly.
+UNARY_CASES = [
+    ("neg", lambda x: -x, [0.0, -2.5, 3.0, 1e300], lambda x: -x, lambda x: -1.0),
+    ("exp", lambda x: x.exp(), [0.0, -3.0, 1.5, 700.0, -745.0], math.exp, math.exp),
+    ("log", lambda x: x.log(), [1e-300, 0.5, 1.0, 7.0, 1e300], math.log, lambda x: 1 / x),
+    ("tanh", lambda x: x.tanh(), [0.0, -0.7, 2.0, 30.0], math.tanh,
+     lambda x: 1 - math.tanh(x) ** 2),
+    ("sigmoid", lambda x: x.sigmoid(), [0.0, -4.0, 4.0],
+     lambda x: 1 / (1 + math.exp(-x)), lambda x: math.exp(-x) / (1 + math.exp(-x)) ** 2),
+    ("relu", lambda x: x.relu(), [0.0, -2.0, 3.5, -1e300, 1e300],
+     lambda x: max(x, 0.0), lambda x: 1.0 if x > 0 else 0.0),
+    ("abs", abs, [0.0, -2.0, 3.5], abs, lambda x: (x > 0) - (x < 0)),
+    ("abs-method", lambda x: x.abs(), [-0.25], abs, lambda x: -1.0),
+    ("square", lambda x: x**2, [0.0, -3.0, 1.5], lambda x: x * x, lambda x: 2 * x),
+    ("cube", lambda x: x**3, [0.0, -2.0, 1.5], lambda x: x**3, lambda x: 3 * x * x),
+    ("inverse", lambda x: x**-1, [-2.0, 0.5], lambda x: 1 / x, lambda x: -1 / (x * x)),
+    ("sqrt", lambda x: x**0.5, [0.25, 4.0], math.sqrt, lambda x: 0.5 / math.sqrt(x)),
+    ("pow0", lambda x: x**0, [0.0, -2.0, 5.0], lambda x: 1.0, lambda x: 0.0),
+    ("pow1", lambda x: x**1, [0.0, -2.0], lambda x: x, lambda x: 1.0),
+    ("neg-base-int-pow", lambda x: x**2.0, [-3.0], lambda x: 9.0, lambda x: -6.0),
+    ("add-const", lambda x: x + 2, [0.0, -1.0], lambda x: x + 2, lambda x: 1.0),
+    ("radd-const", lambda x: 2 + x, [0.0, -1.0], lambda x: 2 + x, lambda x: 1.0),
+    ("sub-const", lambda x: x - 2, [0.0, 5.0], lambda x: x - 2, lambda x: 1.0),
+    ("rsub-const", lambda x: 2 - x, [0.0, 5.0], lambda x: 2 - x, lambda x: -1.0),
+    ("mul-const", lambda x: x * 3, [0.0, -1.5], lambda x: 3 * x, lambda x: 3.0),
+    ("rmul-const", lambda x: 3 * x, [0.0, -1.5], lambda x: 3 * x, lambda x: 3.0),
+    ("div-const", lambda x: x / 4, [0.0, -1.5], lambda x: x / 4, lambda x: 0.25),
+    ("rdiv-const", lambda x: 2 / x, [-4.0, 0.5], lambda x: 2 / x, lambda x: -2 / (x * x)),
+    ("rpow-const", lambda x: 2**x, [0.0, -3.0, 10.0], lambda x: 2**x,
+     lambda x: 2**x * math.log(2)),
+    ("zero-rpow", lambda x: 0**x, [2.0, 0.0], lambda x: 0.0**x, lambda x: 0.0),
+]
+
+
+@pytest.mark.parametrize(
+    "name, f, points, value, slope", UNARY_CASES, ids=[c[0] for c in UNARY_CASES]
+)
+def test_unary_value_and_gradient(name, f, points, value, slope):
+    for x in points:
+        data, (grad,) = grads_of(f, x)
+        assert data == pytest.approx(value(x), rel=1e-15, abs=0), (name, x)
+        assert grad == pytest.approx(slope(x), rel=1e-15, abs=1e-300), (name, x)
+
+
+@pytest.mark.parametrize(
+    "name, f, a, b, value, da, db",
+    [
+        ("add", lambda a, b: a + b, 2.0, -5.0, -3.0, 1.0, 1.0),
+        ("sub", lambda a, b: a - b, 2.0, -5.0, 7.0, 1.0, -1.0),
+        ("mul", lambda a, b: a * b, 2.0, -5.0, -10.0, -5.0, 2.0),
+        ("mul-zero", lambda a, b: a * b, 0.0, -5.0, 0.0, -5.0, 0.0),
+        ("div", lambda a, b: a / b, 3.0, -2.0, -1.5, -0.5, -0.75),
+        ("div-zero-numerator", lambda a, b: a / b, 0.0, 4.0, 0.0, 0.25, 0.0),
+        ("pow", lambda a, b: a**b, 2.0, 3.0, 8.0, 12.0, 8.0 * math.log(2.0)),
+        ("pow-zero-base", lambda a, b: a**b, 0.0, 2.0, 0.0, 0.0, 0.0),
+        ("pow-zero-exponent", lambda a, b: a**b, 5.0, 0.0, 1.0, 0.0, math.log(5.0)),
+        ("pow-zero-zero", lambda a, b: a**b, 0.0, 0.0, 1.0, 0.0, 0.0),
+        ("large", lambda a, b: a * b, 1e150, -1e150, -1e300, -1e150, 1e150),
+    ],
+)
+def test_binary_value_and_gradient(name, f, a, b, value, da, db):
+    data, grads = grads_of(f, a, b)
+    assert data == pytest.approx(value, rel=1e-15)
+    assert grads == pytest.approx([da, db], rel=1e-15)
+
+
+def test_sum_and_dot_values_and_gradients():
+    a, b, c = Value(1.5), Value(-2.0), Value(4.0)
+    s = Value.sum([a, b, c, a, 2.0])
+    assert s._op == "sum" and s.data == 7.0
+    s.backward()
+    assert (a.grad, b.grad, c.grad) == (2.0, 1.0, 1.0)
+
+    ws = [Value(0.5), Value(-1.0)]
+    xs = [Value(2.0), Value(3.0)]
+    bias = Value(0.25)
+    d = Value.dot(ws, xs, bias)
+    assert d._op == "dot" and d.data == 0.5 * 2.0 - 1.0 * 3.0 + 0.25
+    assert d._prev == (ws[0], xs[0], ws[1], xs[1], bias)
+    d.backward()
+    assert [w.grad for w in ws] == [2.0, 3.0]
+    assert [x.grad for x in xs] == [0.5, -1.0]
+    assert bias.grad == 1.0
+
+
+def test_dot_accepts_numbers_and_no_bias_and_matches_the_fine_grained_sum():
+    ws = [Value(w) for w in (0.3, -0.7, 1.1)]
+    xs = [0.2, -1.3, 0.9]
+    fused = Value.dot(ws, xs, 0.1)
+    fine = sum((w * x for w, x in zip(ws, xs)), Value(0.1))
+    assert fused.data == fine.data  # same order of additions: ((b + w1x1) + w2x2) + w3x3
+    assert Value.dot(ws, xs).data == sum(w.data * x for w, x in zip(ws, xs))
+    assert Value.sum([]).data == 0.0 and Value.dot([], []).data == 0.0
+
+
+def test_dot_rejects_unequal_lengths():
+    with pytest.raises(ValueError, match="dot needs sequences of equal length, got 2 and 3"):
+        Value.dot([1.0, 2.0], [1.0, 2.0, 3.0])
+
+
+def test_comparisons_use_data_and_equality_is_identity():
+    a, b = Value(1.0), Value(1.0)
+    assert (a < 2) is True and (a <= b) is True and (a > b) is False and (a >= 1.0) is True
+    assert (2 > a) is True and (0.5 < a) is True
+    assert a != b and a == a
+    assert len({a, b}) == 2 and {a: 1}[a] == 1
+    with pytest.raises(TypeError, match="cannot compare Value < str"):
+        a < "x"  # noqa: B015
+    assert float(a) == 1.0
+
+
+# --------------------------------------------------------- property tests: every op
+
+
+@settings(max_examples=60, deadline=None)
+@given(x=finite)
+@pytest.mark.parametrize(
+    "f",
+    [
+        lambda x: -x,
+        lambda x: x.tanh(),
+        lambda x: x.sigmoid(),
+        lambda x: (x * 0.1).exp(),
+        lambda x: x**2,
+        lambda x: x**3,
+        lambda x: 3 - x,
+        lambda x: x * x * x - 2 * x,
+    ],
+    ids=["neg", "tanh", "sigmoid", "exp", "square", "cube", "rsub", "poly"],
+)
+def test_smooth_ops_match_central_differences(f, x):
+    check(f, x)
+
+
+@settings(max_examples=60, deadline=None)
+@given(x=away_from_zero)
+@pytest.mark.parametrize(
+    "f",
+    [lambda x: x.relu(), abs, lambda x: 1 / x, lambda x: x**-2, lambda x: abs(x).log()],
+    ids=["relu", "abs", "rdiv", "inverse-square", "log"],
+)
+def test_ops_with_a_kink_or_pole_at_zero_match_central_differences(f, x):
+    check(f, x)
+
+
+@settings(max_examples=60, deadline=None)
+@given(a=finite, b=away_from_zero)
+@pytest.mark.parametrize(
+    "f",
+    [lambda a, b: a + b, lambda a, b: a - b, lambda a, b: a * b, lambda a, b: a / b],
+    ids=["add", "sub", "mul", "div"],
+)
+def test_binary_ops_match_central_differences(f, a, b):
+    check(f, a, b)
+
+
+@settings(max_examples=60, deadline=None)
+@given(a=st.floats(0.1, 5), b=st.floats(-3, 3))
+def test_value_power_matches_central_differences(a, b):
+    check(lambda a, b: a**b, a, b)
+    check(lambda b: 2.5**b, b)
+
+
+@settings(max_examples=40, deadline=None)
+@given(ws=st.lists(finite, min_size=1, max_size=6), data=st.data())
+def test_sum_and_dot_match_central_differences(ws, data):
+    xs = data.draw(st.lists(finite, min_size=len(ws), max_size=len(ws)))
+    n = len(ws)
+    check(lambda *v: Value.dot(v[:n], v[n:], v[0]), *ws, *xs)
+    check(lambda *v: Value.sum(v) * v[0], *ws)
+
+
+# ---------------------------------------------------------- graph shapes and semantics
+
+
+def test_reused_node_in_a_diamond():
+    a = Value(3.0)
+    b = a + a  # a used twice by one node
+    c = b * b  # b used twice by one node
+    c.backward()
+    assert c.data == 36.0
+    assert b.grad == 12.0  # 2b
+    assert a.grad == 24.0  # 8a
+
+
+def test_node_with_many_parents_and_constants_on_both_sides():
+    x = Value(0.5)
+    parents = [x * k for k in range(1, 11)] + [k - x for k in range(5)] + [x / 2, 2 / x]
+    root = Value.sum(parents)
+    root.backward()
+    expected = sum(range(1, 11)) - 5 + 0.5 - 2 / 0.25
+    assert x.grad == pytest.approx(expected, rel=1e-15)
+
+
+def test_diamond_through_different_ops_matches_central_differences():
+    def f(a, b):
+        shared = a * b + 1
+        left, right = shared.tanh(), shared.exp()
+        return left * right - shared**2 / (right + 1)
+
+    check(f, 0.3, -0.8)
+
+
+def test_second_backward_doubles_leaf_grads_and_recomputes_the_rest():
+    a, b, d = Value(2.0), Value(-3.0), Value(10.0)
+    c = a + b
+    e = c * d
+    e.backward()
+    assert (a.grad, b.grad, c.grad, d.grad, e.grad) == (10.0, 10.0, 10.0, -1.0, 1.0)
+    e.backward()
+    assert (a.grad, b.grad, d.grad) == (20.0, 20.0, -2.0)  # leaves: exactly twice
+    assert (c.grad, e.grad) == (10.0, 1.0)  # non-leaves: recomputed, not accumulated
+
+
+def test_backward_of_a_leaf_accumulates_one():
+    a = Value(5.0)
+    a.backward()
+    a.backward()
+    assert a.grad == 2.0
+
+
+def test_backward_order_puts_every_node_after_its_consumers():
+    a, b = Value(1.0), Value(2.0)
+    c = a * b
+    d = c + a
+    e = d * c
+    order = e.backward_order()
+    assert len(order) == len(set(order)) == 5
+    position = {node: i for i, node in enumerate(order)}
+    for node in order:
+        for child in node._prev:
+            assert position[child] > position[node]
+    assert order[0] is e
+    assert e.backward_order() == order  # deterministic
+
+
+def test_a_million_node_chain_forward_and_backward():
+    x = Value(0.5)
+    y = x
+    for _ in range(1_000_000):
+        y = y + 1.0
+    y.backward()
+    assert y.data == 1_000_000.5
+    assert x.grad == 1.0
+    del y  # freeing a deep chain must not recurse either
+
+
+def test_a_deep_chain_of_tanh_matches_the_product_of_slopes():
+    x = Value(0.3)
+    y, slope = x, 1.0
+    for _ in range(20_000):
+        z = y.data * 1.0001 + 0.001
+        slope *= 1.0001 * (1 - math.tanh(z) ** 2)
+        y = (y * 1.0001 + 0.001).tanh()
+    y.backward()
+    assert x.grad == pytest.approx(slope, rel=1e-9)
+
+
+def test_graph_is_freed_by_reference_counting_alone():
+    gc.collect()
+    gc.disable()
+    try:
+        a, b = Value(2.0), Value(3.0)
+        hidden = (a * b).tanh()
+        loss = Value.dot([hidden, a], [b, 2.0], 1.0).relu() + hidden.exp()
+        loss.backward()
+        watched = [weakref.ref(hidden), weakref.ref(loss)]
+        watched += [weakref.ref(node) for node in loss.backward_order() if node._prev]
+        del hidden, loss
+        assert [ref() for ref in watched] == [None] * len(watched)
+        assert a.grad != 0.0  # the leaves the user still holds are untouched
+    finally:
+        gc.enable()
+
+
+def test_closures_hold_no_reference_to_their_output():
+    a = Value(1.0)
+    out = a * 2 + a.tanh()
+    for node in out.backward_order():
+        cells = getattr(node._backward, "__closure__", None) or ()
+        assert all(cell.cell_contents is not node for cell in cells)
+
+
+# ---------------------------------------------------------------------------- no_grad
+
+
+def test_no_grad_records_nothing_and_restores_on_exit():
+    a = Value(2.0)
+    assert is_grad_enabled()
+    with no_grad():
+        assert not is_grad_enabled()
+        b = (a * 3).tanh() + Value.dot([a], [a])
+    assert is_grad_enabled()
+    assert b._prev == () and b.data == pytest.approx(math.tanh(6.0) + 4.0)
+    b.backward()
+    assert a.grad == 0.0  # nothing flowed back to a
+    assert (a * 3)._prev != ()
+
+
+def test_no_grad_as_decorator_nested_and_after_an_exception():
+    @no_grad()
+    def evaluate(v):
+        assert not is_grad_enabled()
+        return v * v
+
+    a = Value(3.0)
+    assert evaluate(a)._prev == () and evaluate(a).data == 9.0
+    with no_grad():
+        with enable_grad():
+            assert is_grad_enabled()
+            assert (a * a)._prev == (a, a)
+        assert not is_grad_enabled()
+    with pytest.raises(RuntimeError):
+        with no_grad():
+            raise RuntimeError("boom")
+    assert is_grad_enabled()
+
+
+def test_no_grad_is_per_thread():
+    seen = []
+    inside, release = threading.Event(), threading.Event()
+
+    def worker():
+        inside.wait()
+        seen.append(is_grad_enabled())
+        release.set()
+
+    thread = threading.Thread(target=worker)
+    thread.start()
+    with no_grad():
+        inside.set()
+        release.wait(5)
+    thread.join(5)
+    assert seen == [True]
+
+
+# ------------------------------------------------------------------------------ numerics
+
+
+def test_saturating_functions_stay_finite_at_extremes():
+    assert Value(1000.0).tanh().data == 1.0 and Value(-1000.0).tanh().data == -1.0
+    assert Value(1000.0).sigmoid().data == 1.0 and Value(-1000.0).sigmoid().data == 0.0
+    assert Value(-40.0).sigmoid().data == pytest.approx(math.exp(-40.0), rel=1e-15)
+    for x in (1000.0, -1000.0):
+        v = Value(x)
+        v.sigmoid().backward()
+        assert v.grad == 0.0
+    assert Value(700.0).exp().data == pytest.approx(1.0142320547350045e304, rel=1e-15)
+
+
+@pytest.mark.parametrize(
+    "expr, error, message",
+    [
+        (lambda: Value(1000.0).exp(), OverflowError, r"exp overflows: exp\(1000\)"),
+        (lambda: Value(0.0).log(), ValueError, r"log is defined only for x > 0, got log\(0\)"),
+        (lambda: Value(-1.0).log(), ValueError, r"log is defined only for x > 0, got log\(-1\)"),
+        (lambda: Value(-2.0) ** Value(0.5), ValueError,
+         r"non-negative base, got \(-2\) \*\* Value\(0.5\)"),
+        (lambda: (-2) ** Value(0.5), ValueError,
+         r"non-negative base, got \(-2\) \*\* Value\(0.5\)"),
+        (lambda: Value(0.0) ** -1, ZeroDivisionError, r"0 raised to a negative power, 0 \*\* -1"),
+        (lambda: Value(-8.0) ** (1 / 3), ValueError,
+         r"negative base to a fractional power is not real, -8 \*\* 0.333333"),
+        (lambda: 1 / Value(0.0), ZeroDivisionError,
+         r"division by zero in /: 1 / Value\(data=0.0\)"),
+        (lambda: Value(3.0) / 0, ZeroDivisionError,
+         r"division by zero in /: 3 / Value\(data=0.0\)"),
+        (lambda: Value(10.0) ** 400, OverflowError, r"\*\* overflows: 10 \*\* 400"),
+    ],
+)
+def test_out_of_domain_input_names_the_op_and_the_value(expr, error, message):
+    with pytest.raises(error, match=message):
+        expr()
+
+
+def test_infinite_gradient_is_an_error_not_a_silent_value():
+    x = Value(0.0)
+    y = x**0.5
+    assert y.data == 0.0
+    with pytest.raises(ZeroDivisionError, match=r"the gradient of x \*\* 0.5 is infinite at x = 0"):
+        y.backward()
+
+
+# ------------------------------------------------------ random expression DAGs vs references
+
+UNARY_OPS = ["neg", "exp", "log", "tanh", "sigmoid", "relu", "abs", "pow2", "pow3", "powm1"]
+BINARY_OPS = ["add", "sub", "mul", "div", "pow"]
+
+
+def apply_op(op, a, b=None):
+    """The same op on chainrule Values or torch tensors (their method names agree)."""
+    if op == "neg":
+        return -a
+    if op in ("exp", "log", "tanh", "sigmoid", "relu"):
+        return getattr(a, op)()
+    if op == "abs":
+        return abs(a)
+    if op.startswith("pow") and b is None:
+        return a ** {"pow2": 2, "pow3": 3, "powm1": -1}[op]
+    return {"add": a + b, "sub": a - b, "mul": a * b}[op] if op in ("add", "sub", "mul") else (
+        a / b if op == "div" else a**b
+    )
+
+
+@st.composite
+def programs(draw):
+    """Leaves, then instructions that read any earlier node (so sub-expressions are shared)."""
+    leaves = draw(st.lists(st.floats(-2.0, 2.0), min_size=1, max_size=4))
+    steps = []
+    for i in range(draw(st.integers(1, 12))):
+        available = len(leaves) + i
+        if draw(st.booleans()):
+            steps.append(("unary", draw(st.sampled_from(UNARY_OPS)),
+                          draw(st.integers(0, available - 1)), None))
+        else:
+            op = draw(st.sampled_from(BINARY_OPS))
+            left = draw(st.integers(0, available - 1))
+            # An operand is an earlier node or a constant, on either side.
+            right = draw(st.one_of(st.integers(0, available - 1),
+                                   st.tuples(st.sampled_from(["left", "right"]),
+                                             st.floats(-3.0, 3.0))))
+            steps.append(("binary", op, left, right))
+    return leaves, steps
+
+
+def run_program(program, leaf_factory):
+    leaves, steps = program
+    nodes = [leaf_factory(x) for x in leaves]
+    for kind, op, left, right in steps:
+        a = nodes[left]
+        if kind == "unary":
+            nodes.append(apply_op(op, a))
+        elif isinstance(right, int):
+            nodes.append(apply_op(op, a, nodes[right]))
+        else:
+            side, const = right
+            nodes.append(apply_op(op, a, const) if side == "right" else apply_op(op, const, a))
+    # The root reads the last node and one shared earlier node, so reuse is common.
+    root = nodes[-1] * 0.5 + nodes[len(nodes) // 2]
+    return nodes, root
+
+
+def build_ours(program, limit, margin):
+    """Run the program on Values, rejecting out-of-domain and ill-conditioned cases.
+
+    Within ``margin`` of a kink or a pole, a gradient is either undefined or the sum
+    of huge terms that cancel, where the order of float additions decides the result.
+    """
+    try:
+        nodes, root = run_program(program, Value)
+    except (ValueError, ZeroDivisionError, OverflowError):
+        assume(False)
+    assume(all(abs(n.data) < limit for n in nodes + [root]))
+    for node in nodes:  # every node: a central difference re-runs the whole program
+        if node._op in ("ReLU", "abs", "log", "/") or node._op.startswith("**"):
+            assume(abs(node._prev[0].data) > margin)
+        if node._op == "/":
+            assume(abs(node._prev[1].data) > margin)
+        if node._op == "**":
+            assume(node._prev[0].data > margin)
+    return nodes, root
+
+
+@settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.filter_too_much])
+@given(program=programs())
+def test_random_dags_match_central_differences(program):
+    nodes, root = build_ours(program, limit=1e3, margin=1e-2)
+    leaves = nodes[: len(program[0])]
+    try:
+        root.backward()
+    except ZeroDivisionError:
+        assume(False)
+
+    def f(*xs):
+        return run_program((xs, program[1]), lambda v: v)[1]
+
+    result = gradcheck(f, *leaves, eps=1e-6, atol=1e-5, rtol=1e-4, verbose=False)
+    assert result, str(result)
+
+
+@settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.filter_too_much])
+@given(program=programs())
+def test_random_dags_match_pytorch_in_float64(program, torch):
+    nodes, root = build_ours(program, limit=1e6, margin=1e-3)
+    try:
+        root.backward()
+    except ZeroDivisionError:
+        assume(False)
+    tensors, troot = run_program(
+        program, lambda x: torch.tensor(x, dtype=torch.float64, requires_grad=True)
+    )
+    troot.backward()
+    n_leaves = len(program[0])
+    for ours, theirs in zip(nodes + [root], tensors + [troot]):
+        assert math.isclose(ours.data, theirs.item(), rel_tol=1e-12, abs_tol=1e-12)
+    for leaf, tleaf in zip(nodes[:n_leaves], tensors[:n_leaves]):
+        expected = 0.0 if tleaf.grad is None else tleaf.grad.item()
+        assume(math.isfinite(expected))
+        scale = max(1.0, max(abs(n.data) for n in nodes))
+        assert math.isclose(leaf.grad, expected, rel_tol=1e-12, abs_tol=1e-12 * scale), (
+            leaf.grad, expected)
