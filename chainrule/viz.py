@@ -74,13 +74,19 @@ __all__ = [
     "RendererWarning",
     "VIEWS",
     "DEFAULT_MAX_NODES",
+    "EDGE_LABEL_LIMIT",
 ]
 
 VIEWS = ("forward", "backward", "both")
 DEFAULT_MAX_NODES = 500
+# Up to this many values, edges carry their local derivative unless edge_labels=False;
+# above it, only with edge_labels=True: a network's fan-in turns labels into clutter.
+EDGE_LABEL_LIMIT = 30
 ENV_RENDERER = "CHAINRULE_DOT"
+TOOLTIP_FORMAT = ".12g"  # more than a record shows, yet stable across platforms' libm
 
 NumberFormat = Union[str, Callable[[float], str]]
+Params = Union[Iterable[Value], Any]  # Values, or a module with named_parameters()
 PathLike = Union[str, "os.PathLike[str]"]
 
 # ------------------------------------------------------------------------------ style
@@ -132,6 +138,7 @@ _OP_ATTRS = {
     "margin": "0.03,0.02",
 }
 
+_STUB_ATTRS = {"shape": "plaintext", "style": "solid", "fontcolor": PENDING_COLOR}  # "n more"
 
 # ------------------------------------------------------------------------------ errors
 
@@ -450,6 +457,7 @@ class _Frame:
     caption: str
     widths: Dict[Value, float] = field(default_factory=dict)  # inches, per value node
     caption_width: Optional[int] = None  # points
+    caption_lines: int = 0  # pad the caption to this many lines
 
 
 def _kind(node: Value, root: Value, params: Set[Value]) -> str:
@@ -460,14 +468,50 @@ def _kind(node: Value, root: Value, params: Set[Value]) -> str:
     return "parameter" if node in params else "input"
 
 
-def _value_label(node: Value, grad: float, number_format: NumberFormat, horizontal: bool) -> str:
+def _parameters(params: Optional[Params]) -> Dict[Value, str]:
+    """The parameters, each with the name its module gives it ("" without a module).
+
+    ``params`` is an iterable of Values (``model.parameters()``) or a module with
+    ``named_parameters()`` (or ``parameters()``), e.g. ``chainrule.nn.MLP``.
+    """
+    if params is None:
+        return {}
+    named = getattr(params, "named_parameters", None)
+    if callable(named):
+        return {value: str(name) for name, value in named()}
+    listed = getattr(params, "parameters", None)
+    values = listed() if callable(listed) else params
+    result = {}
+    for value in values:
+        if not isinstance(value, Value):
+            raise TypeError(f"params must hold Values, got {type(value).__name__}: {value!r}")
+        result[value] = ""
+    return result
+
+
+def _short_name(name: str) -> str:
+    """A parameter's name as its record shows it: the tail from the last word on.
+
+    "layers.0.neurons.1.w.0" -> "w.0", "layers.1.neurons.0.b" -> "b"; the full name
+    is in the tooltip.
+    """
+    parts = name.split(".")
+    for k in range(len(parts) - 1, -1, -1):
+        if not parts[k].isdigit():
+            return ".".join(parts[k:])
+    return name
+
+
+def _value_label(
+    node: Value, grad: float, number_format: NumberFormat, horizontal: bool, name: str = ""
+) -> str:
     """The record ``label | data | grad`` (no label field when the value has none)."""
     fields = [
         f"data {_escape_record(_number(node.data, number_format))}",
         f"grad {_escape_record(_number(grad, number_format))}",
     ]
-    if node.label:
-        fields.insert(0, _escape_record(node.label))
+    if node.label or name:
+        fields.insert(0, _escape_record(node.label or name))
     label = "|".join(fields)
     # A record lays its fields across the rank direction; braces turn them back so the
     # record always reads left to right.
@@ -515,10 +559,11 @@ def _build(
     format: str = "svg",
     rankdir: str = "LR",
     view: str = "both",
-    params: Optional[Iterable[Value]] = None,
+    params: Optional[Params] = None,
     number_format: NumberFormat = ".4g",
     shade: bool = False,
     legend: bool = True,
+    edge_labels: Optional[bool] = None,
     max_nodes: int = DEFAULT_MAX_NODES,
     around: Optional[Value] = None,
     depth: int = 2,
@@ -540,7 +585,10 @@ def _build(
     if len(order) > max_nodes:
         raise GraphTooLarge(len(order), max_nodes)
 
-    param_set = set(params) if params is not None else set()
+    names = _parameters(params)
+    short = {value: _short_name(name) for value, name in names.items()}
+    if edge_labels is None:
+        edge_labels = len(order) <= EDGE_LABEL_LIMIT
     grad_of: Callable[[Value], float] = grads.__getitem__ if grads is not None else (
         lambda v: v.grad
     )
@@ -562,16 +610,17 @@ def _build(
 
     kinds_present = set()
     for node in order:
-        kind = _kind(node, root, param_set)
+        kind = _kind(node, root, names)
         kinds_present.add(kind)
         fill, border, _ = KINDS[kind]
         grad = grad_of(node)
         attrs: Dict[str, Optional[str]] = {
-            "label": _value_label(node, grad, number_format, horizontal),
+            "label": _value_label(node, grad, number_format, horizontal, short.get(node, "")),
             "fillcolor": _blend(abs(grad) / max_grad) if shade and max_grad else fill,
             "color": border,
             "tooltip": _escape_string(
-                f"{node.label or 'value'}: data={node.data!r}, grad={grad!r}"
+                f"{node.label or names.get(node) or 'value'}: "
+                f"data {_number(node.data, TOOLTIP_FORMAT)}, grad {_number(grad, TOOLTIP_FORMAT)}"
             ),
         }
         if node is around:
@@ -621,6 +670,7 @@ def _build(
             j = ids[child]
             d = derivatives[child]
             slope = "?" if d is None else _escape_string(_number(d, number_format))
+            slope = slope if edge_labels else None
             times = f"×{uses}" if uses > 1 else None  # a + a: one edge, used twice
             if view == "forward":
                 edges.append(f"\tv{j} -> op{i}{_attrs({'label': times})}\n")
@@ -628,9 +678,11 @@ def _build(
                 edges.append(f"\top{i} -> v{j}{_attrs({'label': slope, **grad_edge})}\n")
             else:
                 both = {"label": slope, **grad_edge, "headlabel": times}
+                if times:
+                    both["labelfontcolor"] = DATA_COLOR
                 edges.append(f"\tv{j} -> op{i}{_attrs(both)}\n")
         if hidden:
-            stub = {"label": f"{hidden} more", "shape": "plaintext", "fontcolor": PENDING_COLOR}
+            stub = {"label": f"{hidden} more", **_STUB_ATTRS}
             lines.append(f"\tmore{i}{_attrs(stub)}\n")
             dashed = {"style": "dashed", "color": PENDING_COLOR}
             edges.append(f"\tmore{i} -> op{i}{_attrs(dashed)}\n")
@@ -639,11 +691,7 @@ def _build(
             outside = [c for c in consumers[node] if c not in shown]
             if outside:
                 i = ids[node]
-                stub = {
-                    "label": f"used by {len(outside)} more",
-                    "shape": "plaintext",
-                    "fontcolor": PENDING_COLOR,
-                }
+                stub = {"label": f"used by {len(outside)} more", **_STUB_ATTRS}
                 lines.append(f"\tnext{i}{_attrs(stub)}\n")
                 dashed = {"style": "dashed", "color": PENDING_COLOR}
                 edges.append(f"\tv{i} -> next{i}{_attrs(dashed)}\n")
@@ -653,8 +701,10 @@ def _build(
         [k for k in KINDS if k in kinds_present] if legend else [],
         view if legend else None,
         shade and legend,
+        edge_labels,
         caption,
         frame.caption_width if frame is not None else None,
+        frame.caption_lines if frame is not None else 0,
     )
     if label is not None:
         where = {"label": label, "labelloc": "t" if caption else "b", "labeljust": "l"}
@@ -665,8 +715,12 @@ def _build(
     return drawing
 
 
-def _caption_html(caption: str, width: Optional[int] = None) -> str:
-    text = "".join(f'{_escape_html(line)}<br align="left"/>' for line in caption.split("\n"))
+def _caption_html(caption: str, width: Optional[int] = None, lines: int = 0) -> str:
+    rows = caption.split("\n")
+    rows += ["&#160;"] * (lines - len(rows))  # a blank line keeps its height
+    text = "".join(
+        f'{row if row == "&#160;" else _escape_html(row)}<br align="left"/>' for row in rows
+    )
     size = f' width="{width}"' if width else ""
     return f'<tr><td align="left" balign="left"{size}><font point-size="16">{text}</font></td></tr>'
 
@@ -675,11 +729,13 @@ def _graph_label(
     kinds: Sequence[str],
     view: Optional[str],
     shade: bool,
+    edge_labels: bool,
     caption: Optional[str],
     caption_width: Optional[int] = None,
+    caption_lines: int = 0,
 ) -> Optional[_Html]:
     """The caption (if any) above a colour key for the kinds of node drawn."""
-    rows = [_caption_html(caption, caption_width)] if caption else []
+    rows = [_caption_html(caption, caption_width, caption_lines)] if caption else []
     cells = []
     for kind in kinds:
         fill, border, text = KINDS[kind]
@@ -689,9 +745,13 @@ def _graph_label(
     if view in ("forward", "both"):
         cells.append(f'<td><font color="{DATA_COLOR}">grey arrows: data, forward</font></td>')
     if view in ("backward", "both"):
+        note = (
+            "edge label: local derivative d(out)/d(in)"
+            if edge_labels
+            else "local derivatives hidden (edge_labels=True shows them)"
+        )
         cells.append(
-            f'<td><font color="{GRAD_COLOR}">red arrows: gradients, backward; '
-            "edge label: local derivative d(out)/d(in)</font></td>"
+            f'<td><font color="{GRAD_COLOR}">red arrows: gradients, backward; {note}</font></td>'
         )
     if shade:
         cells.append(f'<td bgcolor="{_blend(1.0)}">redder: larger |grad|</td>')
@@ -711,10 +771,11 @@ def draw_dot(
     rankdir: str = "LR",
     view: str = "both",
     *,
-    params: Optional[Iterable[Value]] = None,
+    params: Optional[Params] = None,
     number_format: NumberFormat = ".4g",
     shade: bool = False,
     legend: bool = True,
+    edge_labels: Optional[bool] = None,
     max_nodes: int = DEFAULT_MAX_NODES,
     around: Optional[Value] = None,
     depth: int = 2,
@@ -732,12 +793,16 @@ def draw_dot(
       ``"backward"`` (gradients flow from the output back to every input, each edge
       labelled with its local derivative d(out)/d(in)) or ``"both"`` (one layout, each
       edge a grey data line and a red gradient line).
-    - ``params``: the parameters, e.g. ``model.parameters()``, coloured apart from the
-      inputs. Without it every leaf is an input: labels are never used to guess.
+    - ``params``: the parameters, coloured apart from the inputs: Values (e.g.
+      ``model.parameters()``) or the model itself, whose parameter names then label
+      unlabelled parameters ("w.0", "b"). Without it every leaf counts as an input:
+      labels are never used to guess.
     - ``number_format``: a format spec (default ``".4g"``: 4 significant digits) or a
       function from float to str.
     - ``shade``: fill each value redder the larger its ``|grad|``.
     - ``legend``: a colour key under the graph.
+    - ``edge_labels``: label gradient edges with their local derivatives; the default
+      (None) does so up to ``EDGE_LABEL_LIMIT`` (30) values, where they stay readable.
     - ``max_nodes``: drawing more values than this raises ``GraphTooLarge``.
     - ``around``, ``depth``: draw only the values at most ``depth`` ops away from the
       value ``around`` (either direction); cut-off neighbours appear as "n more".
@@ -752,6 +817,7 @@ def draw_dot(
         number_format=number_format,
         shade=shade,
         legend=legend,
+        edge_labels=edge_labels,
         max_nodes=max_nodes,
         around=around,
         depth=depth,
@@ -888,7 +954,11 @@ def backward_steps(root: Value, *, number_format: NumberFormat = ".4g") -> Itera
 
 
 def _steady_frames(
-    steps: Sequence[Step], rankdir: str, number_format: NumberFormat
+    steps: Sequence[Step],
+    rankdir: str,
+    number_format: NumberFormat,
+    params: Optional[Params],
+    captions: bool = True,
 ) -> List[_Frame]:
     """Frames whose nodes and caption keep one size from step to step.
 
@@ -897,18 +967,24 @@ def _steady_frames(
     node will show (one ``-Tplain`` run); each node then gets the widest as its width.
     """
     horizontal = rankdir in ("LR", "RL")
-    measure = [f"\tnode{_attrs(_NODE_ATTRS)}\n"]
+    names = _parameters(params)
+    # the drawing's own rankdir: it decides which way a record's fields run
+    measure = [
+        f"\tgraph{_attrs({**_GRAPH_ATTRS, 'rankdir': rankdir})}\n",
+        f"\tnode{_attrs(_NODE_ATTRS)}\n",
+    ]
     texts: Dict[str, Value] = {}
     seen: Set[Tuple[Value, str]] = set()
     for step in steps:
         for node, grad in step.grads.items():
-            label = _value_label(node, grad, number_format, horizontal)
+            shown = _short_name(names.get(node, ""))
+            label = _value_label(node, grad, number_format, horizontal, shown)
             if (node, label) not in seen:
                 seen.add((node, label))
-                name = f"m{len(texts)}"
-                texts[name] = node
-                measure.append(f"\t{name}{_attrs({'label': label})}\n")
-    for k, step in enumerate(steps):
+                node_id = f"m{len(texts)}"
+                texts[node_id] = node
+                measure.append(f"\t{node_id}{_attrs({'label': label})}\n")
+    for k, step in enumerate(steps if captions else ()):
         table = _Html(f'<table border="0" cellborder="0">{_caption_html(step.caption)}</table>')
         measure.append(f"\tc{k}{_attrs({'label': table, 'shape': 'plaintext', 'margin': '0'})}\n")
     plain = _render("digraph {\n" + "".join(measure) + "}\n", "plain").decode("utf-8")
@@ -923,9 +999,20 @@ def _steady_frames(
                 widths[node] = max(widths.get(node, 0.0), width)
             else:
                 caption_width = max(caption_width, width)
-    points = int(caption_width * 72) + 2 if caption_width else None
+    # -Tplain rounds; a little slack keeps every text inside its fixed width
+    widths = {node: width + 0.03 for node, width in widths.items()}
+    points = int(caption_width * 72) + 4 if caption_width else None
+    lines = max((len(step.caption.split("\n")) for step in steps), default=0)
     return [
-        _Frame(step.node, set(step.done), step.caption, widths, points) for step in steps
+        _Frame(
+            step.node,
+            set(step.done),
+            step.caption if captions else "",
+            widths,
+            points,
+            lines if captions else 0,
+        )
+        for step in steps
     ]
 
 
@@ -1037,7 +1124,14 @@ def animate(
 
     number_format = options.get("number_format", ".4g")
     steps = list(backward_steps(root, number_format=number_format))
-    frames = _steady_frames(steps, options.get("rankdir", "LR"), number_format)
+    # A GIF carries each caption in its picture; the page shows it as text above it.
+    frames = _steady_frames(
+        steps,
+        options.get("rankdir", "LR"),
+        number_format,
+        options.get("params"),
+        captions=suffix == ".gif",
+    )
     sources = [
         step.draw(view=view, _frame=frame, **options).source for step, frame in zip(steps, frames)
     ]
@@ -1046,14 +1140,15 @@ def animate(
         images = [Image.open(io.BytesIO(_render(s, "png", dpi=dpi))) for s in sources]
         width = max(image.width for image in images)
         height = max(image.height for image in images)
+        adaptive = getattr(Image, "Palette", Image).ADAPTIVE
         pictures = []
         for image in images:
             canvas = Image.new("RGB", (width, height), "white")
             rgba = image.convert("RGBA")
             canvas.paste(rgba, (0, 0), rgba)
-            pictures.append(canvas.convert("P", palette=Image.Palette.ADAPTIVE, colors=255))
+            pictures.append(canvas.convert("P", palette=adaptive, colors=255))
         durations = [round(seconds_per_step * 1000)] * len(pictures)
-        durations[-1] *= 2
+        durations[-1] *= 2  # linger on the finished gradients
         pictures[0].save(
             path, save_all=True, append_images=pictures[1:], duration=durations, loop=0
         )
