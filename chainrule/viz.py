@@ -165,7 +165,8 @@ class RenderError(RuntimeError):
 
 
 class RendererWarning(UserWarning):
-    """Shown (once per display) when a notebook falls back to the DOT text."""
+    """A notebook shows the DOT text instead of a picture; the message says why and what to
+    install. Python's default filter shows it once per session, not at every display."""
 
 
 _INSTALL_HINT = (
@@ -263,7 +264,13 @@ class Drawing(graphviz.Digraph):
         """The rendered graph as bytes (or str with ``encoding``), e.g. ``pipe("svg")``."""
         if renderer or formatter or neato_no_op or engine not in (None, "dot"):
             return super().pipe(  # graphviz's own machinery, which runs `dot` by name
-                format, renderer, formatter, neato_no_op, quiet, engine=engine, encoding=encoding
+                format=format,
+                renderer=renderer,
+                formatter=formatter,
+                neato_no_op=neato_no_op,
+                quiet=quiet,
+                engine=engine,
+                encoding=encoding,
             )
         data = _render(self.source, format or self.format)
         return data.decode(encoding) if encoding is not None else data

@@ -841,3 +841,49 @@ def test_tiny_mlp_loss_on_two_points(use_dot):
     assert any("label" in e for _, _, e in parse(draw_dot(loss, edge_labels=True).source)[1])
     done = render_with(use_dot, g.source)
     assert done.returncode == 0 and done.stderr == b""
+
+
+# ------------------------------------------------------------------------- a real kernel
+
+
+def test_in_a_jupyter_kernel_svg_then_dot_text_with_one_warning(dot_program):
+    """What a notebook really shows: SVG; without a renderer the DOT text, warned once."""
+    import nbformat
+    from nbclient import NotebookClient
+
+    cells = [
+        "from chainrule import Value\n"
+        "from chainrule.viz import draw_dot\n"
+        "x = Value(2.0, label='x')\n"
+        "y = (x * x).tanh()\n"
+        "y.backward()\n"
+        "draw_dot(y)",
+        "import os\n"
+        "from chainrule import viz\n"
+        "os.environ['PATH'] = ''\n"
+        "os.environ.pop('CHAINRULE_DOT', None)\n"
+        "viz._scripts_dir = lambda: None\n"
+        "draw_dot(y)",
+        "draw_dot(y, view='forward')",
+    ]
+    notebook = nbformat.v4.new_notebook()
+    notebook.cells = [nbformat.v4.new_code_cell(code) for code in cells]
+    NotebookClient(notebook, timeout=120, kernel_name="python3").execute()
+    shown, fallback, again = (cell.outputs for cell in notebook.cells)
+    assert [o.output_type for o in shown] == ["execute_result"]
+    assert "<svg" in shown[0].data["image/svg+xml"]
+    results = [o for o in fallback if o.output_type == "execute_result"]
+    assert list(results[0].data) == ["text/plain"]
+    assert results[0].data["text/plain"].startswith('digraph "computation graph" {')
+    warned = "".join(o.text for o in fallback if o.output_type == "stream")
+    assert warned.count("RendererWarning") == 1 and "pip install graphviz-pure" in warned
+    assert not any(o.output_type == "error" for o in fallback + again)
+    assert [o.output_type for o in again] == ["execute_result"]  # no second warning
+
+
+def test_a_step_displays_itself_in_a_notebook(no_renderer):
+    step = next(backward_steps(lecture()["o"]))
+    with pytest.warns(RendererWarning):
+        bundle = step._repr_mimebundle_()
+    assert bundle["text/plain"] == step.draw().source
+    assert "step 1 of 10: o has its final grad 1" in bundle["text/plain"]
