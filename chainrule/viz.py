@@ -1165,7 +1165,7 @@ def animate(
     for k, (step, source) in enumerate(zip(steps, sources)):
         svg = _inline_svg(_render(source, "svg").decode("utf-8"), f"f{k}-")
         parts.append(
-            f'<div class="frame" id="frame{k}">\n'
+            f'<div class="{"frame current" if k == 0 else "frame"}" id="frame{k}">\n'
             f'<p class="caption">{html.escape(step.caption)}</p>\n{svg}</div>\n'
         )
     name = root.label or "the output"

@@ -143,7 +143,7 @@ def check_snapshot(name: str, text: str) -> None:
             pytest.fail(f"snapshot {path} is missing: run with CHAINRULE_UPDATE_SNAPSHOTS=1")
         path.parent.mkdir(parents=True, exist_ok=True)
         path.write_text(text, encoding="utf-8", newline="\n")
-    expected = path.read_text(encoding="utf-8")
+    expected = path.read_bytes().decode("utf-8").replace("\r\n", "\n")  # a CRLF checkout
     assert text == expected, (
         f"DOT for {name!r} differs from {path}; if the change is intended, "
         "regenerate with CHAINRULE_UPDATE_SNAPSHOTS=1"
