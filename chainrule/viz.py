@@ -706,7 +706,7 @@ def _build(
     caption = frame.caption if frame is not None else title
     label = _graph_label(
         [k for k in KINDS if k in kinds_present] if legend else [],
-        view if legend else None,
+        view if legend and edges else None,  # no arrows, nothing to explain
         shade and legend,
         edge_labels,
         caption,

@@ -524,6 +524,7 @@ def test_save_svg_png_dot_with_system_dot(use_dot, tmp_path):
     with pytest.raises(ValueError, match=r"\.svg, \.png, \.dot"):
         save(g, tmp_path / "g.pdf")
     assert g.pipe("svg", encoding="utf-8").lstrip().startswith("<?xml")
+    assert draw_dot(o, format="png").pipe().startswith(b"\x89PNG")  # micrograd's format=
 
 
 def test_save_and_display_with_graphviz_pure(monkeypatch, tmp_path):
