@@ -1,0 +1,311 @@
+"""Toy datasets and mini-batches in pure Python (no numpy, no scikit-learn).
+
+Every generator returns ``(X, y)``: ``X`` a list of points (each a list of floats),
+``y`` a list of labels (ints) or targets (floats). Each call draws from its own
+``random.Random(seed)``, so the same seed gives the same data on every machine and
+never disturbs the global ``random`` state (which micrograd-style weight init uses).
+``seed=None`` gives fresh data every call.
+
+``batches(X, y, batch_size)`` cuts a dataset into mini-batches, one epoch per pass.
+"""
+
+from __future__ import annotations
+
+import math
+import random
+from numbers import Real
+from typing import Any, Iterator, List, Optional, Sequence, Tuple, TypeVar, Union
+
+__all__ = [
+    "make_moons", "make_circles", "make_xor", "make_spiral", "make_blobs", "make_line",
+    "train_test_split", "batches", "Batches",
+]
+
+T = TypeVar("T")
+U = TypeVar("U")
+Point = List[float]
+
+
+def _check_n(n_samples: Any, minimum: int = 1) -> int:
+    if isinstance(n_samples, bool) or not isinstance(n_samples, int) or n_samples < minimum:
+        raise ValueError(f"n_samples must be an int >= {minimum}, got {n_samples!r}")
+    return n_samples
+
+
+def _check_noise(noise: Any) -> float:
+    if isinstance(noise, bool) or not isinstance(noise, Real) or not 0 <= noise < math.inf:
+        raise ValueError(f"noise must be a finite number >= 0 (a standard deviation), "
+                         f"got {noise!r}")
+    return float(noise)
+
+
+def _linspace(start: float, stop: float, n: int) -> List[float]:
+    """n evenly spaced numbers from start to stop inclusive (numpy.linspace)."""
+    if n == 1:
+        return [start]
+    step = (stop - start) / (n - 1)
+    return [start + i * step for i in range(n)]
+
+
+def _shuffled(X: List[T], y: List[U], rng: random.Random) -> Tuple[List[T], List[U]]:
+    order = list(range(len(X)))
+    rng.shuffle(order)
+    return [X[i] for i in order], [y[i] for i in order]
+
+
+def _jitter(points: List[Point], noise: float, rng: random.Random) -> List[Point]:
+    if not noise:
+        return points
+    return [[x + rng.gauss(0.0, noise) for x in p] for p in points]
+
+
+def make_moons(
+    n_samples: int = 100, noise: float = 0.1, seed: Optional[int] = None
+) -> Tuple[List[Point], List[int]]:
+    """Two interleaving half circles in 2-D (scikit-learn's moons), labels 0 and 1.
+
+    The upper moon (label 0) gets ``n_samples // 2`` points, the lower one (label 1)
+    the rest; Gaussian ``noise`` is added to each coordinate; the order is shuffled.
+    For micrograd's hinge loss use labels ``2*y - 1`` (i.e. -1 and +1).
+    """
+    n_samples, noise = _check_n(n_samples, 2), _check_noise(noise)
+    rng = random.Random(seed)
+    n_out = n_samples // 2
+    n_in = n_samples - n_out
+    outer = [[math.cos(t), math.sin(t)] for t in _linspace(0.0, math.pi, n_out)]
+    inner = [[1.0 - math.cos(t), 0.5 - math.sin(t)] for t in _linspace(0.0, math.pi, n_in)]
+    X = _jitter(outer + inner, noise, rng)
+    return _shuffled(X, [0] * n_out + [1] * n_in, rng)
+
+
+def make_circles(
+    n_samples: int = 100, noise: float = 0.05, factor: float = 0.5, seed: Optional[int] = None
+) -> Tuple[List[Point], List[int]]:
+    """A small circle (label 1) inside a large one (label 0), radius ratio ``factor``.
+
+    Not linearly separable, so a model needs a hidden layer.
+    """
+    n_samples, noise = _check_n(n_samples, 2), _check_noise(noise)
+    if isinstance(factor, bool) or not isinstance(factor, Real) or not 0 < factor < 1:
+        raise ValueError(f"factor (inner radius / outer radius) must be in (0, 1), "
+                         f"got {factor!r}")
+    rng = random.Random(seed)
+    n_out = n_samples // 2
+    n_in = n_samples - n_out
+
+    def circle(n: int, r: float) -> List[Point]:
+        angles = [2 * math.pi * i / n for i in range(n)]
+        return [[r * math.cos(t), r * math.sin(t)] for t in angles]
+
+    X = _jitter(circle(n_out, 1.0) + circle(n_in, float(factor)), noise, rng)
+    return _shuffled(X, [0] * n_out + [1] * n_in, rng)
+
+
+def make_xor(
+    n_samples: int = 100, noise: float = 0.0, seed: Optional[int] = None
+) -> Tuple[List[Point], List[int]]:
+    """Points uniform in the square [-1, 1]^2, label 1 where the signs of x and y differ.
+
+    The classic problem no single neuron can solve. Labels come from the clean
+    points; ``noise`` then moves them, so with noise some points cross an axis.
+    """
+    n_samples, noise = _check_n(n_samples), _check_noise(noise)
+    rng = random.Random(seed)
+    X = [[rng.uniform(-1.0, 1.0), rng.uniform(-1.0, 1.0)] for _ in range(n_samples)]
+    y = [int((a > 0) != (b > 0)) for a, b in X]
+    return _jitter(X, noise, rng), y
+
+
+def make_spiral(
+    n_samples: int = 150, n_classes: int = 3, noise: float = 0.2, seed: Optional[int] = None
+) -> Tuple[List[Point], List[int]]:
+    """``n_classes`` interleaved spiral arms (CS231n's spiral), labels 0 .. n_classes-1.
+
+    Arm k gets ``n_samples // n_classes`` points (the first arms one more when it
+    does not divide), at radius 0 to 1; ``noise`` perturbs the angle.
+    """
+    n_samples, noise = _check_n(n_samples), _check_noise(noise)
+    if isinstance(n_classes, bool) or not isinstance(n_classes, int) or n_classes < 1:
+        raise ValueError(f"n_classes must be an int >= 1, got {n_classes!r}")
+    if n_samples < n_classes:
+        raise ValueError(f"n_samples ({n_samples}) must be at least n_classes ({n_classes})")
+    rng = random.Random(seed)
+    X: List[Point] = []
+    y: List[int] = []
+    for k in range(n_classes):
+        n = n_samples // n_classes + (k < n_samples % n_classes)
+        for r, t in zip(_linspace(0.0, 1.0, n), _linspace(4.0 * k, 4.0 * (k + 1), n)):
+            t += rng.gauss(0.0, noise) if noise else 0.0
+            X.append([r * math.sin(t), r * math.cos(t)])
+            y.append(k)
+    return _shuffled(X, y, rng)
+
+
+def make_blobs(
+    n_samples: int = 100,
+    centers: Union[int, Sequence[Sequence[float]]] = 3,
+    std: float = 1.0,
+    n_features: int = 2,
+    box: Tuple[float, float] = (-10.0, 10.0),
+    seed: Optional[int] = None,
+) -> Tuple[List[Point], List[int]]:
+    """Gaussian blobs: points around ``centers`` with standard deviation ``std``.
+
+    ``centers`` is a number of blobs (centers drawn uniformly in ``box`` in every
+    coordinate) or a list of center points. Label k is blob k; samples are split as
+    evenly as possible (the first blobs get one more) and the order is shuffled.
+    """
+    n_samples = _check_n(n_samples)
+    std = _check_noise(std)
+    rng = random.Random(seed)
+    if isinstance(centers, bool):
+        raise ValueError(f"centers must be an int >= 1 or a list of points, got {centers!r}")
+    if isinstance(centers, int):
+        if centers < 1:
+            raise ValueError(f"centers must be an int >= 1 or a list of points, got {centers}")
+        if isinstance(n_features, bool) or not isinstance(n_features, int) or n_features < 1:
+            raise ValueError(f"n_features must be an int >= 1, got {n_features!r}")
+        lo, hi = box
+        if not lo < hi:
+            raise ValueError(f"box must be (low, high) with low < high, got {box!r}")
+        points = [[rng.uniform(lo, hi) for _ in range(n_features)] for _ in range(centers)]
+    else:
+        points = [[float(c) for c in center] for center in centers]
+        if not points or len({len(p) for p in points}) != 1 or not points[0]:
+            raise ValueError("centers must be a non-empty list of points of equal dimension")
+    k = len(points)
+    if n_samples < k:
+        raise ValueError(f"n_samples ({n_samples}) must be at least the number of centers ({k})")
+    X: List[Point] = []
+    y: List[int] = []
+    for label, center in enumerate(points):
+        for _ in range(n_samples // k + (label < n_samples % k)):
+            X.append([c + rng.gauss(0.0, std) for c in center])
+            y.append(label)
+    return _shuffled(X, y, rng)
+
+
+def make_line(
+    n_samples: int = 50,
+    a: float = 2.0,
+    b: float = -1.0,
+    noise: float = 0.1,
+    x_range: Tuple[float, float] = (-1.0, 1.0),
+    seed: Optional[int] = None,
+) -> Tuple[List[Point], List[float]]:
+    """Regression data on the line ``y = a*x + b`` plus Gaussian ``noise``.
+
+    ``X`` holds one-feature points ``[x]`` (x uniform in ``x_range``), so a
+    ``Neuron(1, nonlin=False)`` can fit it; ``y`` holds the float targets.
+    """
+    n_samples, noise = _check_n(n_samples), _check_noise(noise)
+    lo, hi = x_range
+    if not lo < hi:
+        raise ValueError(f"x_range must be (low, high) with low < high, got {x_range!r}")
+    rng = random.Random(seed)
+    xs = [rng.uniform(lo, hi) for _ in range(n_samples)]
+    y = [a * x + b + (rng.gauss(0.0, noise) if noise else 0.0) for x in xs]
+    return [[x] for x in xs], y
+
+
+def _check_xy(X: Sequence[Any], y: Sequence[Any], what: str) -> None:
+    if len(X) != len(y):
+        raise ValueError(f"{what}: X has {len(X)} samples but y has {len(y)}; "
+                         "they must have the same length")
+    if not len(X):
+        raise ValueError(f"{what}: got no samples (X and y are empty)")
+
+
+def train_test_split(
+    X: Sequence[T],
+    y: Sequence[U],
+    test_size: Union[float, int] = 0.25,
+    seed: Optional[int] = None,
+) -> Tuple[List[T], List[T], List[U], List[U]]:
+    """Shuffle, then split into ``X_train, X_test, y_train, y_test`` (scikit-learn's order).
+
+    ``test_size`` is a fraction in (0, 1) (rounded up to whole samples) or a count.
+    Both parts must end up non-empty.
+    """
+    _check_xy(X, y, "train_test_split")
+    n = len(X)
+    if isinstance(test_size, bool) or not isinstance(test_size, Real):
+        raise ValueError(f"test_size must be a fraction in (0, 1) or a count, got {test_size!r}")
+    if isinstance(test_size, int):
+        n_test = test_size
+    elif 0 < test_size < 1:
+        n_test = math.ceil(test_size * n)
+    else:
+        raise ValueError(f"test_size as a fraction must be in (0, 1), got {test_size!r}")
+    if not 0 < n_test < n:
+        raise ValueError(f"test_size={test_size!r} leaves {n_test} of {n} samples for testing; "
+                         "both the train and the test part need at least one")
+    order = list(range(n))
+    random.Random(seed).shuffle(order)
+    test, train = order[:n_test], order[n_test:]
+    return ([X[i] for i in train], [X[i] for i in test],
+            [y[i] for i in train], [y[i] for i in test])
+
+
+class Batches:
+    """Mini-batches over ``(X, y)``: each ``for`` loop over it is one epoch.
+
+    Keeps its own ``random.Random(seed)`` across epochs, so with ``shuffle=True``
+    every epoch visits the samples in a new order, and the whole sequence of epochs
+    is the same for the same seed::
+
+        loader = batches(X, y, batch_size=16, seed=0)
+        for epoch in range(10):
+            for xb, yb in loader:      # a new order each epoch
+                ...
+
+    Every sample appears exactly once per epoch; the last batch is smaller when
+    ``batch_size`` does not divide the data, unless ``drop_last=True`` drops it.
+    """
+
+    def __init__(
+        self,
+        X: Sequence[T],
+        y: Sequence[U],
+        batch_size: int,
+        shuffle: bool = True,
+        seed: Optional[int] = None,
+        drop_last: bool = False,
+    ) -> None:
+        _check_xy(X, y, "batches")
+        if isinstance(batch_size, bool) or not isinstance(batch_size, int) or batch_size < 1:
+            raise ValueError(f"batch_size must be an int >= 1, got {batch_size!r}")
+        if drop_last and batch_size > len(X):
+            raise ValueError(f"drop_last=True with batch_size {batch_size} > {len(X)} samples "
+                             "would leave no batch at all")
+        self.X, self.y = list(X), list(y)
+        self.batch_size = batch_size
+        self.shuffle = shuffle
+        self.drop_last = drop_last
+        self._rng = random.Random(seed)
+
+    def __len__(self) -> int:
+        """The number of batches in one epoch."""
+        n, size = len(self.X), self.batch_size
+        return n // size if self.drop_last else -(-n // size)
+
+    def __iter__(self) -> Iterator[Tuple[List[Any], List[Any]]]:
+        order = list(range(len(self.X)))
+        if self.shuffle:
+            self._rng.shuffle(order)  # drawn when the epoch starts, not when it ends
+        stop = len(self) * self.batch_size
+        for start in range(0, min(stop, len(order)), self.batch_size):
+            idx = order[start:start + self.batch_size]
+            yield [self.X[i] for i in idx], [self.y[i] for i in idx]
+
+
+def batches(
+    X: Sequence[T],
+    y: Sequence[U],
+    batch_size: int,
+    shuffle: bool = True,
+    seed: Optional[int] = None,
+    drop_last: bool = False,
+) -> Batches:
+    """Mini-batches of ``(X_batch, y_batch)``; iterate once per epoch (see ``Batches``)."""
+    return Batches(X, y, batch_size, shuffle=shuffle, seed=seed, drop_last=drop_last)

@@ -1,0 +1,271 @@
+"""Optimizers with PyTorch's names and update rules: ``SGD``, ``Adam`` and ``AdamW``.
+
+An optimizer holds a list of parameters (``Value`` leaves) and, after
+``loss.backward()``, ``step()`` moves each one against its gradient::
+
+    opt = SGD(model.parameters(), lr=0.1, momentum=0.9)
+    for k in range(steps):
+        loss = ...
+        opt.zero_grad()
+        loss.backward()
+        opt.step()
+
+Updates are plain float arithmetic on ``.data`` (no graph is recorded), written in
+the same order of operations as ``torch.optim``'s reference implementation so that,
+in float64, the numbers agree with PyTorch bit for bit. ``lr`` is an attribute you
+may change between steps (a learning-rate schedule).
+"""
+
+from __future__ import annotations
+
+import math
+from numbers import Real
+from typing import Any, Dict, Iterable, List, Optional, Tuple
+
+from .engine import Value
+
+__all__ = ["Optimizer", "SGD", "Adam", "AdamW"]
+
+
+def _check_number(x: Any, what: str, low: float = 0.0, high: float = math.inf,
+                  high_open: bool = True) -> float:
+    ok = (not isinstance(x, bool) and isinstance(x, Real) and math.isfinite(x)
+          and low <= x and (x < high if high_open else x <= high))
+    if not ok:
+        bound = f"in [{low:g}, {high:g}{')' if high_open else ']'}" if high < math.inf \
+            else f">= {low:g}"
+        raise ValueError(f"{what} must be a finite number {bound}, got {x!r}")
+    return float(x)
+
+
+class Optimizer:
+    """What every optimizer shares: the parameter list, ``zero_grad`` and ``lr``."""
+
+    def __init__(self, params: Iterable[Value], lr: float) -> None:
+        if not hasattr(params, "__iter__"):
+            hint = " (did you mean model.parameters()?)" if hasattr(params, "parameters") else ""
+            raise TypeError(f"{type(self).__name__}: params must be a list of Values, "
+                            f"got {type(params).__name__}{hint}")
+        self.params: List[Value] = list(params)
+        if not self.params:
+            raise ValueError(f"{type(self).__name__}: got an empty parameter list")
+        seen = set()
+        for i, p in enumerate(self.params):
+            if not isinstance(p, Value):
+                raise TypeError(f"{type(self).__name__}: parameter {i} must be a Value, "
+                                f"got {type(p).__name__}")
+            if id(p) in seen:
+                raise ValueError(f"{type(self).__name__}: parameter {i} appears twice in "
+                                 "the list; it would be updated twice per step")
+            seen.add(id(p))
+        self.lr = lr
+
+    @property
+    def lr(self) -> float:
+        """The learning rate; set it between steps to follow a schedule."""
+        return self._lr
+
+    @lr.setter
+    def lr(self, value: float) -> None:
+        self._lr = _check_number(value, "lr (the learning rate)")
+
+    def zero_grad(self) -> None:
+        """Set every parameter's ``.grad`` to 0 (``backward()`` adds to it)."""
+        for p in self.params:
+            p.grad = 0.0
+
+    def step(self) -> None:  # pragma: no cover - every subclass defines it
+        raise NotImplementedError
+
+    # -------------------------------------------------------------- state
+
+    def _hyperparameters(self) -> Dict[str, Any]:
+        return {"lr": self.lr}
+
+    def _buffers(self) -> Dict[str, List[Optional[float]]]:
+        return {}
+
+    def state_dict(self) -> Dict[str, Any]:
+        """Hyperparameters and per-parameter buffers as plain JSON-safe data."""
+        return {"type": type(self).__name__, "hyperparameters": self._hyperparameters(),
+                **{name: list(buf) for name, buf in self._buffers().items()}}
+
+    def load_state_dict(self, state: Dict[str, Any]) -> None:
+        """Restore what ``state_dict()`` returned; checks everything before changing anything."""
+        name = type(self).__name__
+        if not isinstance(state, dict) or state.get("type") != name:
+            got = state.get("type") if isinstance(state, dict) else type(state).__name__
+            raise ValueError(f"{name}.load_state_dict: expected the state of a {name}, "
+                             f"got {got!r}")
+        hyper = state.get("hyperparameters")
+        if not isinstance(hyper, dict) or set(hyper) != set(self._hyperparameters()):
+            raise ValueError(f"{name}.load_state_dict: 'hyperparameters' must have the keys "
+                             f"{sorted(self._hyperparameters())}, got {hyper!r}")
+        buffers = {}
+        for key, current in self._buffers().items():
+            buf = state.get(key)
+            if not isinstance(buf, list) or len(buf) != len(current):
+                size = len(buf) if isinstance(buf, list) else type(buf).__name__
+                raise ValueError(f"{name}.load_state_dict: {key!r} must be a list of "
+                                 f"{len(current)} numbers (one per parameter), got {size}")
+            for i, x in enumerate(buf):
+                if x is None and key in self._optional_buffers:
+                    continue
+                _check_number(x, f"{name}.load_state_dict: {key}[{i}]", -math.inf)
+            buffers[key] = [None if x is None else float(x) for x in buf]
+        probe = type(self)([Value(0.0)], **hyper)  # validates the hyperparameters
+        for key, value in probe._hyperparameters().items():
+            setattr(self, key, value)
+        for key, buf in buffers.items():
+            setattr(self, key, buf)
+        self._load_extra(state)
+
+    _optional_buffers: Tuple[str, ...] = ()
+
+    def _load_extra(self, state: Dict[str, Any]) -> None:
+        pass
+
+
+class SGD(Optimizer):
+    """Stochastic gradient descent, optionally with momentum and weight decay (torch.optim.SGD).
+
+    Per parameter p with gradient g, as PyTorch does it::
+
+        g = g + weight_decay * p                    # L2 penalty folded into the gradient
+        buf = g  (first step),  else  buf = momentum * buf + (1 - dampening) * g
+        g = g + momentum * buf  if nesterov  else  buf
+        p = p - lr * g
+    """
+
+    def __init__(
+        self,
+        params: Iterable[Value],
+        lr: float,
+        momentum: float = 0.0,
+        dampening: float = 0.0,
+        weight_decay: float = 0.0,
+        nesterov: bool = False,
+    ) -> None:
+        super().__init__(params, lr)
+        self.momentum = _check_number(momentum, "SGD: momentum")
+        self.dampening = _check_number(dampening, "SGD: dampening")
+        self.weight_decay = _check_number(weight_decay, "SGD: weight_decay")
+        if nesterov and (self.momentum <= 0 or self.dampening != 0):
+            raise ValueError("SGD: nesterov=True needs momentum > 0 and dampening = 0")
+        self.nesterov = bool(nesterov)
+        # None until the first step, when the buffer starts as the gradient itself.
+        self.momentum_buffer: List[Optional[float]] = [None] * len(self.params)
+
+    def step(self) -> None:
+        lr, momentum, dampening = self.lr, self.momentum, self.dampening
+        weight_decay, buffers = self.weight_decay, self.momentum_buffer
+        for i, p in enumerate(self.params):
+            g = p.grad
+            if weight_decay != 0:
+                g = g + weight_decay * p.data
+            if momentum != 0:
+                buf = buffers[i]
+                buf = g if buf is None else buf * momentum + (1 - dampening) * g
+                buffers[i] = buf
+                g = g + momentum * buf if self.nesterov else buf
+            p.data = p.data + -lr * g
+
+    def _hyperparameters(self) -> Dict[str, Any]:
+        return {"lr": self.lr, "momentum": self.momentum, "dampening": self.dampening,
+                "weight_decay": self.weight_decay, "nesterov": self.nesterov}
+
+    def _buffers(self) -> Dict[str, List[Optional[float]]]:
+        return {"momentum_buffer": self.momentum_buffer}
+
+    _optional_buffers = ("momentum_buffer",)
+
+
+class Adam(Optimizer):
+    """Adam (Kingma & Ba), exactly as ``torch.optim.Adam``.
+
+    Keeps running averages of the gradient (``exp_avg``) and of its square
+    (``exp_avg_sq``) and steps by their ratio, so each parameter gets its own step
+    size. ``weight_decay`` adds ``weight_decay * p`` to the gradient (L2, as in
+    ``torch.optim.Adam``); with ``decoupled=True`` it instead shrinks the parameter
+    by ``lr * weight_decay`` before the step (AdamW, ``torch.optim.AdamW``).
+    """
+
+    def __init__(
+        self,
+        params: Iterable[Value],
+        lr: float = 1e-3,
+        betas: Tuple[float, float] = (0.9, 0.999),
+        eps: float = 1e-8,
+        weight_decay: float = 0.0,
+        decoupled: bool = False,
+    ) -> None:
+        super().__init__(params, lr)
+        if not isinstance(betas, (tuple, list)) or len(betas) != 2:
+            raise ValueError(f"{type(self).__name__}: betas must be a pair (beta1, beta2), "
+                             f"got {betas!r}")
+        self.betas = (_check_number(betas[0], "Adam: betas[0]", 0.0, 1.0),
+                      _check_number(betas[1], "Adam: betas[1]", 0.0, 1.0))
+        self.eps = _check_number(eps, "Adam: eps")
+        self.weight_decay = _check_number(weight_decay, "Adam: weight_decay")
+        self.decoupled = bool(decoupled)
+        self.steps = 0
+        self.exp_avg: List[float] = [0.0] * len(self.params)
+        self.exp_avg_sq: List[float] = [0.0] * len(self.params)
+
+    def step(self) -> None:
+        lr, (beta1, beta2), eps, weight_decay = self.lr, self.betas, self.eps, self.weight_decay
+        self.steps += 1
+        step = self.steps
+        # The same scalars torch computes once per parameter, in the same order.
+        bias_correction1 = 1 - beta1**step
+        bias_correction2 = 1 - beta2**step
+        step_size = lr / bias_correction1
+        bias_correction2_sqrt = bias_correction2**0.5
+        weight = 1 - beta1
+        exp_avg, exp_avg_sq = self.exp_avg, self.exp_avg_sq
+        for i, p in enumerate(self.params):
+            g = p.grad
+            if weight_decay != 0:
+                if self.decoupled:
+                    p.data = p.data * (1 - lr * weight_decay)
+                else:
+                    g = g + weight_decay * p.data
+            m = exp_avg[i]
+            # exp_avg.lerp_(grad, 1 - beta1): torch's lerp picks its formula by weight.
+            m = m + weight * (g - m) if weight < 0.5 else g - (g - m) * (1 - weight)
+            v = exp_avg_sq[i] * beta2 + (1 - beta2) * g * g
+            exp_avg[i], exp_avg_sq[i] = m, v
+            denom = math.sqrt(v) / bias_correction2_sqrt + eps
+            p.data = p.data + -step_size * m / denom
+
+    def _hyperparameters(self) -> Dict[str, Any]:
+        return {"lr": self.lr, "betas": list(self.betas), "eps": self.eps,
+                "weight_decay": self.weight_decay, "decoupled": self.decoupled}
+
+    def _buffers(self) -> Dict[str, List[Optional[float]]]:
+        return {"exp_avg": self.exp_avg, "exp_avg_sq": self.exp_avg_sq}
+
+    def state_dict(self) -> Dict[str, Any]:
+        return {**super().state_dict(), "steps": self.steps}
+
+    def _load_extra(self, state: Dict[str, Any]) -> None:
+        self.steps = state["steps"]
+
+
+class AdamW(Adam):
+    """Adam with decoupled weight decay (``torch.optim.AdamW``, same default decay 1e-2)."""
+
+    def __init__(
+        self,
+        params: Iterable[Value],
+        lr: float = 1e-3,
+        betas: Tuple[float, float] = (0.9, 0.999),
+        eps: float = 1e-8,
+        weight_decay: float = 1e-2,
+    ) -> None:
+        super().__init__(params, lr, betas, eps, weight_decay, decoupled=True)
+
+    def _hyperparameters(self) -> Dict[str, Any]:
+        hyper = super()._hyperparameters()
+        del hyper["decoupled"]
+        return hyper
