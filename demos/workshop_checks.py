@@ -1,7 +1,8 @@
 """Checkers for the exercises in 05_exercises.ipynb.
 
-Each ``check_*`` function runs a student's answer, prints one friendly verdict and
-returns a ``Verdict`` (truthy when the answer passes). A checker never raises: an
+Each ``check_*`` function runs a student's answer and returns a ``Verdict``: truthy
+when the answer passes, and shown (in a notebook, or with ``print``) as one friendly
+line, plus a gradcheck table when a gradient is off. A checker never raises: an
 exercise left blank (its body still raises ``NotImplementedError``, or the answer is
 still ``...``) is reported as "not done yet", and any other error is reported in one
 line, without a traceback, together with a hint.
@@ -54,11 +55,11 @@ class Verdict:
         mark = {PASSED: "✅ PASSED", FAILED: "❌ NOT YET RIGHT", NOT_DONE: "⏳ NOT DONE YET"}
         return f"{mark[self.status]} — {self.exercise}: {self.message}"
 
+    __repr__ = __str__  # a checker cell's last line shows the verdict, nothing else
+
 
 def _report(exercise: str, status: str, message: str) -> Verdict:
-    verdict = Verdict(exercise, status, message)
-    print(verdict)
-    return verdict
+    return Verdict(exercise, status, message)
 
 
 def _not_done(answer: Any) -> bool:
@@ -129,7 +130,7 @@ def _check_unary_op(
             row = single.rows[0]
             return _report(exercise, FAILED, f"at x = {x0} backward() gives x.grad = "
                            f"{row.analytic:.6g} but nudging x gives {row.numeric:.6g}. "
-                           f"Hint: {slope_hint}")
+                           f"Hint: {slope_hint}\n{single}")
         if not chained:
             return _report(exercise, FAILED, "the gradient is right on its own but wrong inside "
                            "a bigger expression. Hint: multiply the local derivative by the "
