@@ -211,7 +211,9 @@ def _read_model_file(path: PathLike) -> Dict[str, Any]:
     try:
         doc = json.loads(text)
     except json.JSONDecodeError as error:
-        hint = " (the file looks truncated)" if error.pos >= len(text.rstrip()) else ""
+        body = text.strip()
+        cut_short = not body or (body.startswith("{") and not body.endswith("}"))
+        hint = " (the file looks truncated)" if cut_short else ""
         raise ModelFileError(f"{path}: not valid JSON{hint}: {error}") from None
     if not isinstance(doc, dict) or doc.get("format") != FORMAT:
         raise ModelFileError(f"{path}: not a chainrule model file "

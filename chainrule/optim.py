@@ -113,17 +113,16 @@ class Optimizer:
                     continue
                 _check_number(x, f"{name}.load_state_dict: {key}[{i}]", -math.inf)
             buffers[key] = [None if x is None else float(x) for x in buf]
+        extra = self._checked_extra(state)
         probe = type(self)([Value(0.0)], **hyper)  # validates the hyperparameters
-        for key, value in probe._hyperparameters().items():
+        for key, value in {**probe._hyperparameters(), **buffers, **extra}.items():
             setattr(self, key, value)
-        for key, buf in buffers.items():
-            setattr(self, key, buf)
-        self._load_extra(state)
 
-    _optional_buffers: Tuple[str, ...] = ()
+    _optional_buffers: Tuple[str, ...] = ()  # buffers that hold None before the first step
 
-    def _load_extra(self, state: Dict[str, Any]) -> None:
-        pass
+    def _checked_extra(self, state: Dict[str, Any]) -> Dict[str, Any]:
+        """Further state beyond hyperparameters and buffers, checked (subclasses add)."""
+        return {}
 
 
 class SGD(Optimizer):
@@ -248,8 +247,12 @@ class Adam(Optimizer):
     def state_dict(self) -> Dict[str, Any]:
         return {**super().state_dict(), "steps": self.steps}
 
-    def _load_extra(self, state: Dict[str, Any]) -> None:
-        self.steps = state["steps"]
+    def _checked_extra(self, state: Dict[str, Any]) -> Dict[str, Any]:
+        steps = state.get("steps")
+        if isinstance(steps, bool) or not isinstance(steps, int) or steps < 0:
+            raise ValueError(f"{type(self).__name__}.load_state_dict: 'steps' must be an "
+                             f"int >= 0, got {steps!r}")
+        return {"steps": steps}
 
 
 class AdamW(Adam):

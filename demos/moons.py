@@ -196,8 +196,6 @@ def draw_one_neuron(model: MLP, X: List[List[float]], out: Path) -> List[Path]:
     trained = model.layers[0].neurons[0]
     neuron = Neuron(2, fused=False, seed=0)  # one node per * and +: every step visible
     neuron.load_state_dict(trained.state_dict())
-    for name, p in neuron.named_parameters():
-        p.label = name.replace(".", "")  # w0, w1, b
     with no_grad():
         point = next((x for x in X if neuron(x).data > 0), X[0])
     x = [Value(v, label=f"x{i}") for i, v in enumerate(point)]
@@ -207,7 +205,7 @@ def draw_one_neuron(model: MLP, X: List[List[float]], out: Path) -> List[Path]:
 
     written = []
     for view in ("forward", "backward"):
-        graph = draw_dot(out_value, view=view)
+        graph = draw_dot(out_value, view=view, params=neuron)  # params: coloured, named
         try:
             written.append(save(graph, out / f"neuron_{view}.svg"))
         except RendererNotFound:
