@@ -98,7 +98,8 @@ def fit(
     """
     if isinstance(epochs, bool) or not isinstance(epochs, int) or epochs < 0:
         raise ValueError(f"fit: epochs must be an int >= 0, got {epochs!r}")
-    loader = batches(X, y, batch_size or len(X), shuffle=shuffle and batch_size is not None,
+    loader = batches(X, y, len(X) if batch_size is None else batch_size,
+                     shuffle=shuffle and batch_size is not None,
                      seed=seed)
     classify = all(isinstance(t, int) and not isinstance(t, bool) for t in y)
     classes = _classes_for(y)

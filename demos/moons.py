@@ -25,7 +25,7 @@ import argparse
 import sys
 import time
 from pathlib import Path
-from typing import Any, Dict, Iterator, List, Optional, Sequence
+from typing import Any, Dict, Iterator, List, Optional, Sequence, Tuple
 
 from chainrule import Value, no_grad
 from chainrule.data import Batches, batches, make_moons
@@ -69,12 +69,32 @@ def parse_args(argv: Optional[Sequence[str]]) -> argparse.Namespace:
 def main(argv: Optional[Sequence[str]] = None) -> int:
     args = parse_args(argv)
     started = time.perf_counter()
+    model, history, X, y = train(args)
 
+    args.out.mkdir(parents=True, exist_ok=True)
+    written = [
+        plot_decision_boundary(model, X, y, args.out / "decision_boundary.png"),
+        plot_curves(history, args.out / "training_curves.png"),
+        save_model(model, args.out / "model.json"),
+        *draw_one_neuron(model, X, args.out),
+    ]
+    for path in written:
+        print(f"wrote {path}")
+
+    correct = round(accuracy(model, X, y) * len(X))
+    percent = 100 * correct // len(X)  # 100% only when every point is right
+    print(f"train accuracy {percent}% ({correct}/{len(X)}) after {len(history['loss'])} steps, "
+          f"final loss {history['loss'][-1]:.4f}, {time.perf_counter() - started:.1f}s")
+    return 0
+
+
+def train(args: argparse.Namespace) -> Tuple[MLP, Dict[str, List[float]], List[Any], List[int]]:
+    """The whole training run: data, model, optimizer and the loop. Seeded: reproducible."""
     X, labels = make_moons(N_SAMPLES, noise=NOISE, seed=args.seed)
     y = [2 * label - 1 for label in labels]  # the hinge loss wants -1/+1
     model = MLP(2, [*args.hidden, 1], seed=args.seed)
-    print(f"model: {model.__class__.__name__}(2, {[*args.hidden, 1]}), "
-          f"{len(model.parameters())} parameters; data: {N_SAMPLES} moons points")
+    print(f"model: MLP(2, {[*args.hidden, 1]}), {len(model.parameters())} parameters; "
+          f"data: {N_SAMPLES} moons points")
 
     loader = batches(X, y, args.batch_size or N_SAMPLES, shuffle=args.batch_size is not None,
                      seed=args.seed)
@@ -103,23 +123,7 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
             bar.set_postfix(loss=f"{loss.data:.4f}", acc=f"{correct / len(yb):.0%}")
         elif k % 10 == 0 or k == steps - 1:
             print(f"step {k} loss {loss.data:.4f} accuracy {correct / len(yb):.0%}")
-
-    args.out.mkdir(parents=True, exist_ok=True)
-    written = [
-        plot_decision_boundary(model, X, y, args.out / "decision_boundary.png"),
-        plot_curves(history, args.out / "training_curves.png"),
-        save_model(model, args.out / "model.json"),
-        *draw_one_neuron(model, X, args.out),
-    ]
-    for path in written:
-        print(f"wrote {path}")
-
-    train_acc = accuracy(model, X, y)
-    correct = round(train_acc * N_SAMPLES)
-    percent = 100 * correct // N_SAMPLES  # 100% only when every point is right
-    print(f"train accuracy {percent}% ({correct}/{N_SAMPLES}) after {steps} steps, "
-          f"final loss {history['loss'][-1]:.4f}, {time.perf_counter() - started:.1f}s")
-    return 0
+    return model, history, X, y
 
 
 def _endless(loader: Batches) -> Iterator[Any]:

@@ -1,0 +1,208 @@
+"""Toy datasets, train_test_split and mini-batches (chainrule.data)."""
+
+from __future__ import annotations
+
+import math
+import random
+
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+from chainrule.data import (
+    Batches,
+    batches,
+    make_blobs,
+    make_circles,
+    make_line,
+    make_moons,
+    make_spiral,
+    make_xor,
+    train_test_split,
+)
+
+GENERATORS = {
+    "moons": lambda n, seed: make_moons(n, seed=seed),
+    "circles": lambda n, seed: make_circles(n, seed=seed),
+    "xor": lambda n, seed: make_xor(n, noise=0.1, seed=seed),
+    "spiral": lambda n, seed: make_spiral(n, n_classes=3, seed=seed),
+    "blobs": lambda n, seed: make_blobs(n, centers=4, seed=seed),
+    "line": lambda n, seed: make_line(n, seed=seed),
+}
+LABELS = {"moons": {0, 1}, "circles": {0, 1}, "xor": {0, 1}, "spiral": {0, 1, 2},
+          "blobs": {0, 1, 2, 3}}
+
+
+@pytest.mark.parametrize("name", GENERATORS)
+def test_deterministic_per_seed_with_the_right_shapes(name):
+    make = GENERATORS[name]
+    X, y = make(60, 7)
+    assert (X, y) == make(60, 7)
+    assert (X, y) != make(60, 8)
+    assert len(X) == len(y) == 60
+    width = 1 if name == "line" else 2
+    assert all(isinstance(p, list) and len(p) == width for p in X)
+    assert all(type(v) is float for p in X for v in p)
+    if name == "line":
+        assert all(type(t) is float for t in y)
+    else:
+        assert set(y) == LABELS[name] and all(type(t) is int for t in y)
+
+
+@pytest.mark.parametrize("name", GENERATORS)
+def test_generators_leave_the_global_random_alone(name):
+    random.seed(0)
+    state = random.getstate()
+    GENERATORS[name](30, None)
+    GENERATORS[name](30, 1)
+    assert random.getstate() == state
+
+
+def test_moons_without_noise_lie_on_the_two_half_circles():
+    X, y = make_moons(41, noise=0.0, seed=0)
+    assert y.count(0) == 20 and y.count(1) == 21
+    for (a, b), label in zip(X, y):
+        if label == 0:  # upper moon: the unit circle's upper half
+            assert math.isclose(a * a + b * b, 1.0) and b >= -1e-12
+        else:  # lower moon: shifted by (1, 0.5), lower half
+            assert math.isclose((a - 1) ** 2 + (b - 0.5) ** 2, 1.0) and b <= 0.5 + 1e-12
+    assert y != sorted(y)  # shuffled
+
+
+def test_circles_radii_and_xor_labels():
+    X, y = make_circles(50, noise=0.0, factor=0.3, seed=0)
+    for (a, b), label in zip(X, y):
+        assert math.isclose(math.hypot(a, b), 0.3 if label else 1.0)
+    X, y = make_xor(200, seed=0)
+    assert all(label == ((a > 0) != (b > 0)) for (a, b), label in zip(X, y))
+    assert all(-1 <= v <= 1 for p in X for v in p)
+
+
+def test_spiral_and_blobs_split_the_samples_evenly():
+    _, y = make_spiral(100, n_classes=3, seed=0)
+    assert [y.count(k) for k in range(3)] == [34, 33, 33]
+    X, y = make_blobs(9, centers=[[0.0, 0.0], [10.0, 10.0]], std=0.0, seed=0)
+    assert [y.count(k) for k in range(2)] == [5, 4]
+    assert all(p == ([0.0, 0.0] if label == 0 else [10.0, 10.0]) for p, label in zip(X, y))
+    X, _ = make_blobs(20, centers=2, n_features=5, seed=0)
+    assert all(len(p) == 5 for p in X)
+
+
+def test_line_without_noise_is_exact():
+    X, y = make_line(20, a=3.0, b=0.5, noise=0.0, x_range=(0.0, 2.0), seed=0)
+    assert all(t == 3.0 * x + 0.5 for (x,), t in zip(X, y))
+    assert all(0.0 <= x <= 2.0 for (x,) in X)
+
+
+@pytest.mark.parametrize("call, message", [
+    (lambda: make_moons(1), r"n_samples must be an int >= 2, got 1"),
+    (lambda: make_moons(10.0), r"n_samples must be an int >= 2, got 10.0"),
+    (lambda: make_moons(10, noise=-0.1), r"noise must be a finite number >= 0"),
+    (lambda: make_circles(10, factor=1.5), r"factor .* must be in \(0, 1\), got 1.5"),
+    (lambda: make_xor(0), r"n_samples must be an int >= 1, got 0"),
+    (lambda: make_spiral(10, n_classes=0), r"n_classes must be an int >= 1, got 0"),
+    (lambda: make_spiral(2, n_classes=3), r"n_samples \(2\) must be at least n_classes \(3\)"),
+    (lambda: make_blobs(10, centers=0), r"centers must be an int >= 1 or a list of points"),
+    (lambda: make_blobs(10, centers=[[0, 0], [1]]), r"non-empty list of points of equal"),
+    (lambda: make_blobs(1, centers=2), r"n_samples \(1\) must be at least the number of "),
+    (lambda: make_blobs(10, box=(1, 1)), r"box must be \(low, high\) with low < high"),
+    (lambda: make_line(10, x_range=(1, 0)), r"x_range must be \(low, high\) with low < high"),
+])
+def test_bad_arguments_raise_clear_errors(call, message):
+    with pytest.raises(ValueError, match=message):
+        call()
+
+
+# ----------------------------------------------------------------------- train_test_split
+
+
+def test_train_test_split_sizes_pairs_and_reproducibility():
+    X, y = [[float(i)] for i in range(10)], list(range(10))
+    X_train, X_test, y_train, y_test = train_test_split(X, y, test_size=0.25, seed=0)
+    assert (len(X_train), len(X_test)) == (7, 3)  # 2.5 test samples round up, as sklearn
+    assert sorted(y_train + y_test) == y
+    assert all(p == [float(t)] for p, t in zip(X_train + X_test, y_train + y_test))
+    assert train_test_split(X, y, test_size=0.25, seed=0) == (X_train, X_test, y_train, y_test)
+    assert train_test_split(X, y, test_size=0.25, seed=1) != (X_train, X_test, y_train, y_test)
+    assert len(train_test_split(X, y, test_size=4, seed=0)[1]) == 4
+
+
+@pytest.mark.parametrize("args, message", [
+    (([[1.0]] * 3, [0, 1]), r"X has 3 samples but y has 2"),
+    (([], []), r"got no samples"),
+    (([[1.0]] * 4, [0] * 4, 1.5), r"test_size as a fraction must be in \(0, 1\), got 1.5"),
+    (([[1.0]] * 4, [0] * 4, 4), r"test_size=4 leaves 4 of 4 samples for testing"),
+    (([[1.0]] * 4, [0] * 4, 0), r"test_size=0 leaves 0 of 4"),
+    (([[1.0]] * 4, [0] * 4, "half"), r"test_size must be a fraction in \(0, 1\) or a count"),
+])
+def test_train_test_split_errors(args, message):
+    with pytest.raises(ValueError, match=message):
+        train_test_split(*args)
+
+
+# --------------------------------------------------------------------------------- batches
+
+
+def epoch(loader):
+    return [(list(xb), list(yb)) for xb, yb in loader]
+
+
+@given(n=st.integers(1, 60), batch_size=st.integers(1, 70), seed=st.integers(0, 2**32),
+       shuffle=st.booleans())
+def test_every_sample_exactly_once_per_epoch(n, batch_size, seed, shuffle):
+    X, y = [[i] for i in range(n)], [10 * i for i in range(n)]
+    loader = batches(X, y, batch_size, shuffle=shuffle, seed=seed)
+    for _ in range(2):
+        got = epoch(loader)
+        assert len(got) == len(loader) == math.ceil(n / batch_size)
+        assert all(len(xb) == batch_size for xb, _ in got[:-1])
+        assert 1 <= len(got[-1][0]) <= batch_size
+        flat = [p[0] for xb, _ in got for p in xb]
+        assert sorted(flat) == list(range(n))
+        assert all(t == 10 * p[0] for xb, yb in got for p, t in zip(xb, yb))
+        if not shuffle:
+            assert flat == list(range(n))
+
+
+@given(n=st.integers(1, 60), batch_size=st.integers(1, 60), seed=st.integers(0, 2**32))
+def test_drop_last_keeps_only_full_batches(n, batch_size, seed):
+    if batch_size > n:
+        with pytest.raises(ValueError, match="would leave no batch at all"):
+            batches([[0]] * n, [0] * n, batch_size, drop_last=True)
+        return
+    loader = batches([[i] for i in range(n)], list(range(n)), batch_size, seed=seed,
+                     drop_last=True)
+    got = epoch(loader)
+    assert len(got) == len(loader) == n // batch_size
+    assert all(len(xb) == len(yb) == batch_size for xb, yb in got)
+    flat = [t for _, yb in got for t in yb]
+    assert len(set(flat)) == len(flat) == n - n % batch_size
+
+
+def test_a_new_order_every_epoch_reproducible_per_seed():
+    X, y = [[i] for i in range(20)], list(range(20))
+    a, b = batches(X, y, 8, seed=3), batches(X, y, 8, seed=3)
+    epochs_a = [epoch(a) for _ in range(3)]
+    assert epochs_a == [epoch(b) for _ in range(3)]  # same seed: the same sequence of epochs
+    assert epochs_a[0] != epochs_a[1] != epochs_a[2]  # each epoch reshuffled
+    assert epoch(batches(X, y, 8, seed=4)) != epochs_a[0]
+    assert isinstance(a, Batches)
+
+
+def test_batches_copy_the_data():
+    X, y = [[0], [1]], [0, 1]
+    loader = batches(X, y, 1, shuffle=False)
+    X.append([2])
+    y.append(2)
+    assert epoch(loader) == [([[0]], [0]), ([[1]], [1])]
+
+
+@pytest.mark.parametrize("args, kwargs, message", [
+    (([[0]] * 3, [0] * 3, 0), {}, r"batch_size must be an int >= 1, got 0"),
+    (([[0]] * 3, [0] * 3, 2.0), {}, r"batch_size must be an int >= 1, got 2.0"),
+    (([[0]] * 3, [0] * 2, 1), {}, r"batches: X has 3 samples but y has 2"),
+    (([], [], 1), {}, r"batches: got no samples"),
+])
+def test_batches_errors(args, kwargs, message):
+    with pytest.raises(ValueError, match=message):
+        batches(*args, **kwargs)

@@ -1,0 +1,173 @@
+"""predict, accuracy and fit (chainrule.train)."""
+
+from __future__ import annotations
+
+import pytest
+
+from chainrule import Value
+from chainrule.data import make_blobs, make_line
+from chainrule.nn import MLP, Neuron, cross_entropy, hinge, l2, mse
+from chainrule.optim import SGD, Adam
+from chainrule.train import accuracy, fit, predict
+
+# Four points a line through the origin separates: x0 + x1 > 0 is class 1.
+X = [[1.0, 1.0], [2.0, 0.5], [-1.0, -1.0], [-0.5, -2.0]]
+Y01 = [1, 1, 0, 0]
+YPM = [1, 1, -1, -1]
+
+
+class Recorder:
+    """Wraps a model and keeps every output it returns."""
+
+    def __init__(self, model):
+        self.model, self.outputs = model, []
+
+    def __call__(self, x):
+        out = self.model(x)
+        self.outputs.extend(out if isinstance(out, list) else [out])
+        return out
+
+
+def fixed_scores(*scores):
+    """A 'model' that returns the given scores in turn (one Value, or a list of them)."""
+    it = iter(scores)
+    return lambda x: (lambda s: [Value(v) for v in s] if isinstance(s, list) else Value(s))(
+        next(it))
+
+
+# ------------------------------------------------------------------ predict and accuracy
+
+
+def test_one_output_threshold_zero():
+    model = fixed_scores(0.5, 0.0, -0.1)
+    assert predict(model, [[0]] * 3) == [1, 0, 0]  # score > 0 is the positive class
+    model = fixed_scores(0.5, 0.0, -0.1)
+    assert predict(model, [[0]] * 3, classes=(-1, 1)) == [1, -1, -1]
+
+
+def test_several_outputs_argmax_first_on_ties():
+    model = fixed_scores([0.1, 0.7, 0.2], [3.0, 3.0, -1.0], [-5.0, -4.0, -6.0])
+    assert predict(model, [[0]] * 3) == [1, 0, 1]
+
+
+def test_accuracy_reads_the_label_convention_from_y():
+    assert accuracy(fixed_scores(1.0, -1.0, 2.0, 0.5), [[0]] * 4, [1, -1, -1, 1]) == 0.75
+    assert accuracy(fixed_scores(1.0, -1.0, 2.0, 0.5), [[0]] * 4, [1, 0, 0, 1]) == 0.75
+    assert accuracy(fixed_scores([0.0, 1.0], [2.0, 1.0]), [[0]] * 2, [1, 1]) == 0.5
+
+
+def test_predict_and_accuracy_build_no_graph():
+    model = MLP(2, [4, 1], seed=0)
+    recorder = Recorder(model)
+    model([1.0, 2.0]).backward()
+    grads = [p.grad for p in model.parameters()]
+    predict(recorder, X)
+    accuracy(recorder, X, Y01)
+    assert len(recorder.outputs) == 8
+    assert all(out._prev == () for out in recorder.outputs)
+    assert [p.grad for p in model.parameters()] == grads
+
+
+def test_accuracy_errors():
+    with pytest.raises(ValueError, match="accuracy: X has 2 samples but y has 1"):
+        accuracy(MLP(2, [1], seed=0), X[:2], [1])
+    with pytest.raises(ValueError, match="accuracy: got no samples"):
+        accuracy(MLP(2, [1], seed=0), [], [])
+
+
+# -------------------------------------------------------------------------------------- fit
+
+
+def test_fit_reaches_full_accuracy_on_a_separable_set():
+    model = MLP(2, [4, 1], seed=0)
+    history = fit(model, X, YPM, hinge, SGD(model.parameters(), lr=0.1), epochs=25,
+                  progress=False)
+    assert set(history) == {"loss", "accuracy"}
+    assert len(history["loss"]) == len(history["accuracy"]) == 25
+    assert accuracy(model, X, YPM) == 1.0
+    assert history["accuracy"][-1] == 1.0
+    assert history["loss"][-1] < history["loss"][0]
+
+
+def test_fit_is_the_hand_written_loop():
+    """Full batch, in order: fit does exactly what the loop in the docs does."""
+    def loss(scores, targets):
+        return hinge(scores, targets) + l2(model, 1e-4)
+
+    model = MLP(2, [4, 1], seed=0)
+    history = fit(model, X, YPM, loss, SGD(model.parameters(), lr=0.1), epochs=5,
+                  progress=False)
+    twin = MLP(2, [4, 1], seed=0)
+    opt = SGD(twin.parameters(), lr=0.1)
+    losses = []
+    for _ in range(5):
+        total = hinge([twin(x) for x in X], YPM) + l2(twin, 1e-4)
+        opt.zero_grad()
+        total.backward()
+        opt.step()
+        losses.append(total.data)
+    assert history["loss"] == losses
+    assert [p.data for p in model.parameters()] == [p.data for p in twin.parameters()]
+
+
+def test_fit_with_mini_batches_is_reproducible_per_seed_and_has_validation():
+    X_all, y_all = make_blobs(60, centers=[[-3.0, 0.0], [3.0, 0.0], [0.0, 4.0]], std=0.5,
+                              seed=0)
+    X_train, y_train, X_val, y_val = X_all[:45], y_all[:45], X_all[45:], y_all[45:]
+
+    def run(seed):
+        model = MLP(2, [8, 3], seed=1)
+        history = fit(model, X_train, y_train, cross_entropy,
+                      Adam(model.parameters(), lr=0.05), epochs=6, batch_size=8,
+                      val=(X_val, y_val), seed=seed, progress=False)
+        return model, history
+
+    model, history = run(seed=0)
+    assert set(history) == {"loss", "accuracy", "val_loss", "val_accuracy"}
+    assert all(len(v) == 6 for v in history.values())
+    assert history == run(seed=0)[1]
+    assert history["loss"] != run(seed=1)[1]["loss"]  # another batch order
+    assert history["val_accuracy"][-1] == accuracy(model, X_val, y_val) == 1.0
+    assert history["val_loss"][-1] == cross_entropy([model(x) for x in X_val], y_val).data
+
+
+def test_fit_regression_has_no_accuracy_and_schedule_sets_lr():
+    X_line, y_line = make_line(20, a=2.0, b=-1.0, noise=0.0, seed=0)
+    neuron = Neuron(1, nonlin=False, seed=0)
+    opt = SGD(neuron.parameters(), lr=0.0)
+    seen = []
+
+    def schedule(epoch):
+        seen.append(epoch)
+        return 0.5 * 0.99**epoch
+
+    history = fit(neuron, X_line, y_line, mse, opt, epochs=40, schedule=schedule,
+                  progress=False)
+    assert set(history) == {"loss"}
+    assert seen == list(range(40)) and opt.lr == 0.5 * 0.99**39
+    assert history["loss"][-1] < 1e-3 < history["loss"][0]
+
+
+def test_fit_progress_bar(capsys):
+    model = MLP(2, [2, 1], seed=0)
+    fit(model, X, Y01, lambda s, t: hinge(s, [2 * y - 1 for y in t]),
+        SGD(model.parameters(), lr=0.1), epochs=3, progress=True)
+    err = capsys.readouterr().err
+    assert "3/3" in err and "epoch" in err and "loss=" in err and "accuracy=" in err
+    fit(model, X, Y01, lambda s, t: hinge(s, [2 * y - 1 for y in t]),
+        SGD(model.parameters(), lr=0.1), epochs=3, progress=False)
+    assert capsys.readouterr().err == ""
+    fit(model, X, Y01, lambda s, t: hinge(s, [2 * y - 1 for y in t]),
+        SGD(model.parameters(), lr=0.1), epochs=3)  # None: pytest's stderr is no terminal
+    assert capsys.readouterr().err == ""
+
+
+def test_fit_errors():
+    model = MLP(2, [1], seed=0)
+    opt = SGD(model.parameters(), lr=0.1)
+    with pytest.raises(ValueError, match="fit: epochs must be an int >= 0, got -1"):
+        fit(model, X, YPM, hinge, opt, epochs=-1)
+    with pytest.raises(ValueError, match="batches: X has 4 samples but y has 3"):
+        fit(model, X, YPM[:3], hinge, opt, epochs=1)
+    with pytest.raises(ValueError, match="batch_size must be an int >= 1, got 0"):
+        fit(model, X, YPM, hinge, opt, epochs=1, batch_size=0)
