@@ -121,9 +121,12 @@ class Module:
             "options": self._options(),
             "parameters": params,
         }
-        with open(path, "w", encoding="utf-8") as f:
+        # Write a temporary file, then rename: a crash never leaves half a model behind.
+        tmp = f"{os.fspath(path)}.tmp"
+        with open(tmp, "w", encoding="utf-8") as f:
             json.dump(doc, f, indent=1)
             f.write("\n")
+        os.replace(tmp, path)
 
     def load(self, path: PathLike) -> None:
         """Load parameters saved by ``save()`` into this model, in place.

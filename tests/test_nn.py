@@ -362,6 +362,7 @@ def test_save_and_load_round_trip(tmp_path):
     model = MLP(2, [16, 16, 1], activation="tanh", seed=0)
     path = tmp_path / "model.json"
     model.save(path)
+    assert list(tmp_path.iterdir()) == [path]  # the temporary file was renamed into place
     doc = json.loads(path.read_text())
     assert doc["format"] == "chainrule-model" and doc["version"] == 1
     assert doc["architecture"] == {"type": "MLP", "nin": 2, "nouts": [16, 16, 1],
