@@ -369,6 +369,11 @@ class Layer(Module):
         ]
 
     def __call__(self, x: Union[Sequence[Input], Input]) -> Union[Value, List[Value]]:
+        if isinstance(x, (Value, Real)):
+            x = [x]
+        # Wrap plain numbers once, so every neuron reads the same input node (and a
+        # drawing shows each input once).
+        x = [xi if isinstance(xi, Value) else Value(xi) for xi in x]
         out = [n(x) for n in self.neurons]
         return out[0] if len(out) == 1 else out
 

@@ -613,3 +613,10 @@ def test_losses_record_no_graph_under_no_grad():
 def test_losses_reject_bad_input_with_clear_errors(call, message):
     with pytest.raises(ValueError, match=message):
         call()
+
+
+def test_plain_number_inputs_become_one_shared_node_per_input():
+    model = MLP(2, [3, 1], seed=0, fused=False)
+    out = model([0.5, -1.0])
+    inputs = [node for node in out.backward_order() if node.data in (0.5, -1.0) and not node._prev]
+    assert sorted(node.data for node in inputs) == [-1.0, 0.5]  # one node each, not one per neuron
