@@ -23,6 +23,7 @@ attaches a closure the micrograd way, ``out._backward = _backward``, where
 
 from __future__ import annotations
 
+import inspect
 import math
 from contextvars import ContextVar
 from functools import wraps
@@ -50,15 +51,34 @@ def _no_backward(out: Value, grad: float) -> None:
 
 
 class _Closure:
-    """A closure ``_backward(grad)`` attached the micrograd way, as a step(out, grad)."""
+    """A closure attached the micrograd way, ``out._backward = _backward``, as a step.
 
-    __slots__ = ("closure",)
+    Both shapes work: chainrule's ``_backward(grad)``, handed d(root)/d(out), and the
+    lecture's ``_backward()``, which reads ``out.grad`` itself (so it captures ``out``:
+    a reference cycle that only the cyclic garbage collector frees).
+    """
 
-    def __init__(self, closure: Callable[[float], None]) -> None:
+    __slots__ = ("closure", "takes_grad")
+
+    def __init__(self, closure: Callable[..., None]) -> None:
         self.closure = closure
+        self.takes_grad = _accepts_one_argument(closure)
 
     def __call__(self, out: Value, grad: float) -> None:
-        self.closure(grad)
+        if self.takes_grad:
+            self.closure(grad)
+        else:
+            self.closure()
+
+
+def _accepts_one_argument(func: Callable[..., None]) -> bool:
+    try:
+        inspect.signature(func).bind(0.0)
+    except TypeError:
+        return False
+    except ValueError:  # no signature to read (some builtins): assume chainrule's shape
+        return True
+    return True
 
 
 def _real(data: Any) -> float:
@@ -362,9 +382,18 @@ class Value:
             if node._prev:
                 node.grad = 0.0
         self.grad = 1.0 if self._prev else self.grad + 1.0
-        for node in order:
-            if node._prev:
-                node._grad_fn(node, node.grad)
+        try:
+            for node in order:
+                if node._prev:
+                    node._grad_fn(node, node.grad)
+        except TypeError:
+            if node._grad_fn is None:
+                raise TypeError(
+                    f"{node!r}, made by op {node._op!r}, has inputs but no _backward: "
+                    "set out._backward = _backward, where _backward(grad) adds "
+                    "(local derivative) * grad to each input's .grad"
+                ) from None
+            raise
 
     def backward_order(self) -> List[Value]:
         """Every node reachable from self, each after all the nodes that consume it.

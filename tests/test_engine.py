@@ -598,3 +598,37 @@ def test_random_dags_match_pytorch_in_float64(program, torch):
         scale = max(1.0, max(abs(n.data) for n in nodes))
         assert math.isclose(leaf.grad, expected, rel_tol=1e-12, abs_tol=1e-12 * scale), (
             leaf.grad, expected)
+
+
+# ------------------------------------------------------------ ops written outside the engine
+
+
+def test_an_op_attached_the_micrograd_way_backpropagates():
+    def sin(x: Value) -> Value:
+        out = Value(math.sin(x.data), (x,), "sin")
+        def _backward(grad: float) -> None:
+            x.grad += math.cos(x.data) * grad
+        out._backward = _backward
+        return out
+
+    check(lambda x: sin(x * x) * 3, 0.4)
+    x = Value(0.4)
+    out = sin(x)
+    assert out._backward.__name__ == "_backward"  # micrograd's attribute reads back
+
+
+def test_a_lecture_style_closure_without_an_argument_still_works():
+    x = Value(0.4)
+    out = Value(math.exp(x.data), (x,), "exp")
+    def _backward():  # micrograd's lecture: reads out.grad itself
+        x.grad += out.data * out.grad
+    out._backward = _backward
+    (out * 2).backward()
+    assert x.grad == 2 * math.exp(0.4)
+
+
+def test_a_node_with_inputs_but_no_backward_is_explained():
+    x = Value(0.4)
+    out = Value(math.sin(x.data), (x,), "sin")
+    with pytest.raises(TypeError, match=r"made by op 'sin', has inputs but no _backward"):
+        (out * 2).backward()
