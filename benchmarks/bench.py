@@ -314,8 +314,11 @@ def worker(spec: Dict[str, Any]) -> Dict[str, Any]:
         k = iter(range(10**9))
         times = timed_runs(lambda: step(next(k)), min_time=0.3 if quick else 1.5,
                            min_runs=1 if quick else 3, max_runs=40, warmup=1 if quick else 2)
+        # A cross-check, not a timing: engines taking the same number of steps from the
+        # same weights reach the same loss (to rounding).
+        loss = step(next(k))
         result.update(value=statistics.median(times), unit="s/step", runs=len(times),
-                      loss=step(next(k)))
+                      steps_taken=next(k), final_loss=loss)
     elif workload in ("chain", "wide"):
         nodes = nodes_in(workload, n)
         if workload == "chain":
@@ -328,7 +331,7 @@ def worker(spec: Dict[str, Any]) -> Dict[str, Any]:
 
             def run() -> None:
                 engine.wide(n, a, b)
-        big = nodes > 1_000_000
+        big = nodes >= 200_000  # seconds per run for micrograd and torch-scalar: run once
         times = timed_runs(run, min_time=0.1 if quick else 0.5, min_runs=1 if big else 3,
                            max_runs=1000, warmup=0 if big else 1)
         result.update(value=statistics.median(times) / nodes, unit="s/node", runs=len(times),
@@ -417,6 +420,18 @@ def machine() -> Dict[str, Any]:
             "implementation": platform.python_implementation(), "platform": platform.platform()}
 
 
+def git_state() -> Dict[str, Any]:
+    """The commit measured, and whether the engine had uncommitted changes."""
+    def git(*cmd: str) -> str:
+        try:
+            return subprocess.run(["git", *cmd], capture_output=True, text=True, cwd=ROOT,
+                                  timeout=10).stdout.strip()
+        except (OSError, subprocess.SubprocessError):
+            return ""
+    return {"commit": git("rev-parse", "HEAD") or None,
+            "engine_modified": bool(git("status", "--porcelain", "--", "chainrule"))}
+
+
 def cells(args: argparse.Namespace, sizes: Dict[str, Any]) -> List[Dict[str, Any]]:
     out = []
     for workload in args.workloads:
@@ -448,7 +463,7 @@ def summarize(cell: Dict[str, Any], samples: List[Dict[str, Any]]) -> Dict[str, 
     values = [s["value"] for s in ok]
     row.update(unit=ok[0]["unit"], samples=values, median=statistics.median(values),
                min=min(values), max=max(values), version=ok[0]["version"])
-    for key in ("nodes", "loss", "runs", "graph_bytes", "held_after_del_bytes",
+    for key in ("nodes", "steps_taken", "final_loss", "runs", "graph_bytes", "held_after_del_bytes",
                 "gc_collect_found", "after_collect_bytes", "moons_step_gc_found"):
         if key in ok[0]:
             row[key] = ok[0][key] if key != "runs" else [s[key] for s in ok]
@@ -608,6 +623,7 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
         "started": time.strftime("%Y-%m-%dT%H:%M:%S%z", time.localtime(started)),
         "duration_s": round(time.time() - started, 1),
         "machine": machine(),
+        "git": git_state(),
         "engines": {e: ENGINE_NOTES[e] for e in args.engines},
         "skipped_engines": skipped,
         "sizes": {**sizes, "moons_points": args.moons_points},
