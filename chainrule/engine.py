@@ -414,9 +414,13 @@ class Value:
                 order.append(stack.pop())
             elif node not in visited:
                 visited.add(node)
+                inputs = node._prev
+                if not inputs:  # a leaf is done at once
+                    order.append(node)
+                    continue
                 stack.append(node)
                 stack.append(_INPUTS_DONE)
-                for child in reversed(node._prev):  # the first input is popped first
+                for child in reversed(inputs):  # the first input is popped first
                     if child not in visited:
                         stack.append(child)
         order.reverse()
