@@ -29,7 +29,6 @@ from contextvars import ContextVar
 from functools import wraps
 from itertools import chain
 from numbers import Real
-from types import MethodType
 from typing import Any, Callable, Iterable, List, Optional, Sequence, Tuple, TypeVar, Union
 
 __all__ = ["Value", "no_grad", "enable_grad", "is_grad_enabled"]
@@ -82,10 +81,15 @@ def _accepts_one_argument(func: Callable[..., None]) -> bool:
 
 
 def _real(data: Any) -> float:
+    """``float(data)`` for a real number (int, numpy scalar, Fraction, Decimal, ...)."""
     if type(data) is float:
         return data
-    if isinstance(data, Real) and not isinstance(data, Value):
-        return float(data)
+    # Strings convert with float() too, but "3" is a typo here, not a number.
+    if not isinstance(data, (str, bytes, Value)) and hasattr(type(data), "__float__"):
+        try:
+            return float(data)
+        except (TypeError, ValueError):
+            pass
     raise TypeError(
         f"Value data must be a real number (int or float), got {type(data).__name__}: {data!r}"
     )
@@ -144,14 +148,19 @@ class Value:
             self._grad_fn = _no_backward
 
     @property
-    def _backward(self) -> Optional[Callable[[float], None]]:
-        """This node's chain-rule step as micrograd names it: ``node._backward(grad)``."""
+    def _backward(self) -> Optional[Callable[..., None]]:
+        """This node's chain-rule step, by micrograd's name.
+
+        ``node._backward()`` pushes ``node.grad`` to the inputs, as in micrograd's
+        lecture; ``node._backward(g)`` pushes ``g`` instead. The function is made on
+        each access and never stored, so the node holds no reference to it.
+        """
         step = self._grad_fn
         if step is None:  # an op built outside the engine that attached no closure yet
             return None
-        if type(step) is _Closure:
-            return step.closure
-        return MethodType(step, self)  # made on each access: the node never holds it
+        def run(grad: Optional[float] = None) -> None:
+            step(self, self.grad if grad is None else grad)
+        return run
 
     @_backward.setter
     def _backward(self, closure: Optional[Callable[[float], None]]) -> None:
@@ -307,7 +316,8 @@ class Value:
 
     def relu(self) -> Value:
         x = self.data
-        return Value(x if x > 0.0 else 0.0, (self,), "ReLU", "", None, Value._relu_backward)
+        # Written so that NaN stays NaN: a diverged model must not look like a zero loss.
+        return Value(0.0 if x <= 0.0 else x, (self,), "ReLU", "", None, Value._relu_backward)
 
     @staticmethod
     def _relu_backward(out: Value, grad: float) -> None:  # d(relu x)/dx = 1 if x > 0 else 0
@@ -492,14 +502,20 @@ def _power(x: float, n: float, what: str) -> float:
 
 
 class no_grad:
-    """Compute values without recording a graph: ``with no_grad(): ...`` or ``@no_grad()``.
+    """Compute values without recording a graph: ``with no_grad(): ...``, ``@no_grad()``
+    or ``@no_grad``, as in PyTorch.
 
     For evaluation, plotting and parameter updates. Results are plain leaves.
     """
 
     _enabled = False
 
-    def __init__(self) -> None:
+    def __new__(cls, func: Optional[Callable[..., Any]] = None) -> Any:
+        if func is None:
+            return super().__new__(cls)
+        return cls()(func)  # used bare, as @no_grad: decorate func right away
+
+    def __init__(self, func: Optional[Callable[..., Any]] = None) -> None:
         self._tokens: List[Any] = []
 
     def __enter__(self) -> None:
@@ -510,6 +526,22 @@ class no_grad:
 
     def __call__(self, func: _F) -> _F:
         mode = type(self)
+
+        if inspect.isgeneratorfunction(func):
+            # The body of a generator runs at each next(), long after the call returned.
+            @wraps(func)
+            def generator(*args: Any, **kwargs: Any) -> Any:
+                steps = func(*args, **kwargs)
+                sent = None
+                while True:
+                    with mode():
+                        try:
+                            value = steps.send(sent)
+                        except StopIteration as stop:
+                            return stop.value
+                    sent = yield value
+
+            return generator  # type: ignore[return-value]
 
         @wraps(func)
         def wrapper(*args: Any, **kwargs: Any) -> Any:

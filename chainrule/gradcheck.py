@@ -69,8 +69,9 @@ def gradcheck(
     """Compare d f(*values) / d value from ``backward()`` with a central difference.
 
     ``f`` is called with ``values`` and must return a ``Value``. An input passes when
-    ``|analytic - numeric| <= atol + rtol * |numeric|``. The inputs' ``data`` and
-    ``grad`` are left as they were. Prints the table unless ``verbose=False``.
+    ``|analytic - numeric| <= atol + rtol * |numeric|``. Every ``data`` and ``grad``
+    is left as it was, the inputs' and those of any other leaf ``f`` uses (a model's
+    parameters, say). Prints the table unless ``verbose=False``.
     """
     if not values:
         raise ValueError("gradcheck needs at least one input Value to differentiate against")
@@ -78,18 +79,20 @@ def gradcheck(
         if not isinstance(v, Value):
             raise TypeError(f"gradcheck input {i} must be a Value, got {type(v).__name__}")
 
-    saved_grads = [v.grad for v in values]
+    out = f(*values)
+    if not isinstance(out, Value):
+        raise TypeError(f"gradcheck: f must return a Value, got {type(out).__name__}")
+    # backward() adds into every leaf f uses (a model's parameters too): put them all back.
+    leaves = [node for node in out.backward_order() if not node._prev] + list(values)
+    saved_grads = [leaf.grad for leaf in leaves]
     try:
         for v in values:
             v.grad = 0.0
-        out = f(*values)
-        if not isinstance(out, Value):
-            raise TypeError(f"gradcheck: f must return a Value, got {type(out).__name__}")
         out.backward()
         analytic = [v.grad for v in values]
     finally:
-        for v, g in zip(values, saved_grads):
-            v.grad = g
+        for leaf, grad in zip(leaves, saved_grads):
+            leaf.grad = grad
 
     rows = []
     for i, v in enumerate(values):

@@ -13,6 +13,7 @@ import sys
 from pathlib import Path
 
 import pytest
+from conftest import _missing
 
 ROOT = Path(__file__).resolve().parent.parent
 BENCH = ROOT / "benchmarks" / "bench.py"
@@ -66,7 +67,7 @@ def test_every_cell_has_a_result_row(report: dict) -> None:
 def test_ratios_are_to_micrograd_in_the_same_run(report: dict) -> None:
     rows = {(r["workload"], r["size"], r["engine"]): r for r in report["results"]}
     if not any(engine == "micrograd" for _, _, engine in rows):
-        pytest.skip("micrograd not installed (pip install -e '.[bench]')")
+        _missing("micrograd", "CHAINRULE_REQUIRE_EXTRAS", "pip install -e '.[bench]'")
     for (workload, size, engine), row in rows.items():
         ref = rows.get((workload, size, "micrograd"))
         if engine == "micrograd":

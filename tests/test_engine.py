@@ -53,6 +53,18 @@ def test_micrograd_attribute_names_and_ordered_children():
     assert d._prev == (a, b) and d._op == "custom" and d.label == "d"
 
 
+def test_other_real_number_types_are_accepted():
+    from decimal import Decimal
+    from fractions import Fraction
+
+    assert Value(Decimal("1.25")).data == 1.25
+    assert Value(Fraction(1, 4)).data == 0.25
+    assert Value(True).data == 1.0
+    assert Value(np.array(2.5)).data == 2.5  # a 0-d array converts; a longer one does not
+    with pytest.raises(TypeError, match="got ndarray"):
+        Value(np.array([1.0, 2.0]))
+
+
 def test_numpy_scalars_and_bools_are_real_numbers():
     assert Value(np.float64(1.5)).data == 1.5
     assert Value(np.int64(3)).data == 3.0
@@ -372,12 +384,15 @@ def test_graph_is_freed_by_reference_counting_alone():
         gc.enable()
 
 
-def test_closures_hold_no_reference_to_their_output():
+def test_backward_steps_hold_no_reference_to_their_output():
     a = Value(1.0)
-    out = a * 2 + a.tanh()
+    out = (a * 2 + a.tanh()) ** 2 + Value.dot([a], [a], a).relu()
     for node in out.backward_order():
-        cells = getattr(node._backward, "__closure__", None) or ()
+        step = node._grad_fn  # what the node keeps; _backward is made on each access
+        step = getattr(step, "closure", step)
+        cells = getattr(step, "__closure__", None) or ()
         assert all(cell.cell_contents is not node for cell in cells)
+    assert any(getattr(n._grad_fn, "__closure__", None) for n in out.backward_order())  # **2
 
 
 # ---------------------------------------------------------------------------- no_grad
@@ -415,6 +430,28 @@ def test_no_grad_as_decorator_nested_and_after_an_exception():
     assert is_grad_enabled()
 
 
+def test_no_grad_as_bare_decorator_and_on_generators():
+    @no_grad
+    def evaluate(v):
+        return v * v
+
+    @no_grad()
+    def predictions(vs):
+        for v in vs:
+            received = yield v * 2
+            assert received is None or received == "ok"
+
+    a = Value(3.0)
+    assert evaluate(a)._prev == () and evaluate.__name__ == "evaluate"
+    outs = list(predictions([a, a]))
+    assert [o.data for o in outs] == [6.0, 6.0] and all(o._prev == () for o in outs)
+    assert is_grad_enabled()
+    gen = predictions([a, a])
+    next(gen)
+    assert is_grad_enabled()  # between steps the caller's mode is back
+    assert gen.send("ok")._prev == ()
+
+
 def test_no_grad_is_per_thread():
     seen = []
     inside, release = threading.Event(), threading.Event()
@@ -434,6 +471,11 @@ def test_no_grad_is_per_thread():
 
 
 # ------------------------------------------------------------------------------ numerics
+
+
+def test_nan_propagates_through_relu_instead_of_vanishing():
+    assert math.isnan(Value(float("nan")).relu().data)
+    assert math.isnan((1 - Value(float("nan"))).relu().data)  # a hinge term stays NaN
 
 
 def test_saturating_functions_stay_finite_at_extremes():
@@ -614,7 +656,23 @@ def test_an_op_attached_the_micrograd_way_backpropagates():
     check(lambda x: sin(x * x) * 3, 0.4)
     x = Value(0.4)
     out = sin(x)
-    assert out._backward.__name__ == "_backward"  # micrograd's attribute reads back
+    out._backward(2.0)  # micrograd's attribute runs the attached closure
+    assert x.grad == 2.0 * math.cos(0.4)
+
+
+def test_the_lecture_step_by_step_backward_runs_unchanged():
+    # micrograd's lecture: set o.grad by hand, then call each node's _backward() in turn
+    x1, w1, b = Value(2.0), Value(-3.0), Value(6.8813735870195432)
+    x1w1 = x1 * w1
+    n = x1w1 + b
+    o = n.tanh()
+    o.grad = 1.0
+    o._backward()
+    n._backward()
+    x1w1._backward()
+    assert n.grad == pytest.approx(0.5) and b.grad == pytest.approx(0.5)
+    assert x1.grad == pytest.approx(-1.5) and w1.grad == pytest.approx(1.0)
+    assert Value(1.0)._backward() is None  # a leaf's step does nothing
 
 
 def test_a_lecture_style_closure_without_an_argument_still_works():

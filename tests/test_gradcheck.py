@@ -55,6 +55,13 @@ def test_inputs_keep_their_data_and_grad():
     assert x.data == 1.5 and x.grad == 42.0
 
 
+def test_other_leaves_keep_their_grad_too():
+    w = Value(3.0)
+    w.grad = 0.25
+    assert gradcheck(lambda x: x * w + w * w, Value(2.0), verbose=False)
+    assert w.grad == 0.25 and w.data == 3.0
+
+
 def test_tolerances_are_applied_as_documented():
     # analytic 3.0 vs numeric 3.0 + tiny: atol decides the verdict
     x = Value(1.0)

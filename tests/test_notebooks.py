@@ -24,9 +24,10 @@ from pathlib import Path
 from typing import Any, Dict, List
 
 import pytest
+from conftest import _missing, require_module
 
-nbformat = pytest.importorskip("nbformat")
-nb_run = pytest.importorskip("nbmake.nb_run")
+nbformat = require_module("nbformat")
+nb_run = require_module("nbmake.nb_run")
 
 from chainrule import Value  # noqa: E402
 
@@ -123,9 +124,9 @@ def test_expected_notebooks_exist() -> None:
 
 @pytest.mark.slow
 def test_graph_cells_render_pictures_when_a_renderer_exists() -> None:
-    viz = pytest.importorskip("chainrule.viz")
+    viz = require_module("chainrule.viz", "pip install -e '.[viz]'")
     if viz.find_renderer() is None:
-        pytest.skip("no Graphviz renderer here; the fallback is tested below")
+        _missing("a Graphviz renderer", "CHAINRULE_REQUIRE_DOT", "apt-get install graphviz")
     for name in ("01_derivatives_and_value.ipynb", "02_neuron_layer_mlp.ipynb"):
         nb = _execute(DEMOS / name)
         svgs = [out for out in _outputs(nb) if "image/svg+xml" in out.get("data", {})]
@@ -153,7 +154,7 @@ def _renderer_free_kernel(tmp_path: Path) -> Dict[str, Any]:
         subprocess.run([sys.executable, "-m", "venv", "--without-pip", str(venv)],
                        check=True, capture_output=True, timeout=120)
     except (subprocess.CalledProcessError, subprocess.TimeoutExpired) as error:
-        pytest.skip(f"cannot create a venv here: {error}")
+        _missing("a throwaway venv", "CHAINRULE_REQUIRE_EXTRAS", f"venv failed: {error}")
     python = venv / "bin" / "python"
     site_dir = subprocess.run(
         [str(python), "-c", "import sysconfig; print(sysconfig.get_paths()['purelib'])"],
@@ -207,7 +208,7 @@ def _execute_without_renderer(path: Path, kernel: Dict[str, Any]) -> Any:
 
 @pytest.mark.slow
 def test_graph_cells_fall_back_to_dot_text_without_a_renderer(tmp_path: Path) -> None:
-    pytest.importorskip("chainrule.viz")
+    require_module("chainrule.viz", "pip install -e '.[viz]'")
     kernel = _renderer_free_kernel(tmp_path)
     texts = {}
     for name in ("01_derivatives_and_value.ipynb", "02_neuron_layer_mlp.ipynb"):
