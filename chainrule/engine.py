@@ -16,9 +16,11 @@ gradient to the inputs. Two differences matter for speed:
 
 The step is stored in ``node._grad_fn`` and ``backward()`` calls
 ``node._grad_fn(node, node.grad)``. micrograd's name still works both ways:
-``node._backward(grad)`` runs a node's step, and an op written outside the engine
-attaches a closure the micrograd way, ``out._backward = _backward``, where
-``_backward(grad)`` receives d(root)/d(out) (it must not capture ``out`` either).
+``node._backward()`` runs a node's step by hand, as in micrograd's lecture, and an op
+written outside the engine attaches a closure the micrograd way,
+``out._backward = _backward``, where ``_backward(grad)`` receives d(root)/d(out)
+(the lecture's ``_backward()``, which reads ``out.grad`` itself, works too, at the
+price of a reference cycle).
 """
 
 from __future__ import annotations
