@@ -244,10 +244,12 @@ def _render(source: str, fmt: str, *, dpi: Optional[int] = None) -> bytes:
 class Drawing(graphviz.Digraph):
     """A ``graphviz.Digraph`` that renders with the program chainrule finds.
 
-    ``pipe()`` and the notebook display use ``find_renderer()`` (system ``dot`` or
-    ``graphviz-pure``) instead of insisting on ``dot``. With no renderer a notebook
-    shows the DOT text and one warning with install hints, never a traceback.
-    Everything else is the plain ``graphviz.Digraph``: ``.source``, ``.node()``, ...
+    ``pipe()``, ``render()``, ``view()`` and the notebook display use
+    ``find_renderer()`` (system ``dot`` or ``graphviz-pure``) instead of insisting on
+    ``dot``. With no renderer a notebook shows the DOT text and one warning with
+    install hints, never a traceback; ``pipe()``, ``render()`` and ``view()`` raise
+    ``RendererNotFound`` with the same hints. Everything else is the plain
+    ``graphviz.Digraph``: ``.source``, ``.node()``, ``.save()``, ...
     """
 
     def pipe(  # type: ignore[override]
@@ -274,6 +276,103 @@ class Drawing(graphviz.Digraph):
             )
         data = _render(self.source, format or self.format)
         return data.decode(encoding) if encoding is not None else data
+
+    def render(  # type: ignore[override]
+        self,
+        filename: Optional[PathLike] = None,
+        directory: Optional[PathLike] = None,
+        view: bool = False,
+        cleanup: bool = False,
+        format: Optional[str] = None,
+        renderer: Optional[str] = None,
+        formatter: Optional[str] = None,
+        neato_no_op: Union[bool, int, None] = None,
+        quiet: bool = False,
+        quiet_view: bool = False,
+        *,
+        outfile: Optional[PathLike] = None,
+        engine: Optional[str] = None,
+        raise_if_result_exists: bool = False,
+        overwrite_source: bool = False,
+    ) -> str:
+        """Save the DOT source to a file and render it beside it; returns the rendered path.
+
+        The files are graphviz's: ``g.render(directory="out")`` writes
+        ``out/computation graph.gv`` and ``out/computation graph.gv.svg``;
+        ``g.render(outfile="g.png")`` writes ``g.gv`` and ``g.png``. ``cleanup`` deletes
+        the DOT file afterwards, ``view`` opens the result. Without a renderer this
+        raises ``RendererNotFound`` (with what to install) before any file is written.
+        """
+        if renderer or formatter or neato_no_op or engine not in (None, "dot"):
+            return super().render(  # graphviz's own machinery, which runs `dot` by name
+                filename=filename,
+                directory=directory,
+                view=view,
+                cleanup=cleanup,
+                format=format,
+                renderer=renderer,
+                formatter=formatter,
+                neato_no_op=neato_no_op,
+                quiet=quiet,
+                quiet_view=quiet_view,
+                outfile=outfile,
+                engine=engine,
+                raise_if_result_exists=raise_if_result_exists,
+                overwrite_source=overwrite_source,
+            )
+        if raise_if_result_exists and overwrite_source:
+            raise ValueError("overwrite_source cannot be combined with raise_if_result_exists")
+        fmt = format or self.format
+        if outfile is not None:  # the paths as graphviz.Digraph.render() makes them
+            outfile = Path(outfile)
+            fmt = format or outfile.suffix[1:].lower()
+            if not fmt:
+                raise ValueError(f"cannot tell the format of {os.fspath(outfile)!r}: "
+                                 "give it a suffix (.svg, .png, ...) or pass format=")
+            if directory is None:
+                outfile = Path(self.directory, outfile)
+            if filename is None:
+                filename = outfile.with_suffix(".gv")
+        source_path = os.path.join(
+            self.directory if directory is None else directory,
+            self.filename if filename is None else filename,
+        )
+        target = Path(outfile if outfile is not None else f"{source_path}.{fmt}")
+        if raise_if_result_exists and target.exists():
+            raise getattr(graphviz, "FileExistsError", FileExistsError)(
+                f"output file exists: {os.fspath(target)!r}"
+            )
+        if not overwrite_source and target.resolve() == Path(source_path).resolve():
+            raise ValueError(f"outfile {target.name!r} must be different from the DOT file "
+                             "(pass overwrite_source=True to override)")
+        data = _render(self.source, fmt)  # first: no renderer, no files
+        saved = self.save(filename, directory=directory)
+        target.parent.mkdir(parents=True, exist_ok=True)
+        target.write_bytes(data)
+        if cleanup:
+            os.remove(saved)
+        rendered = os.fspath(target)
+        if view or quiet_view:
+            graphviz.view(rendered, quiet=quiet_view)
+        return rendered
+
+    def view(  # type: ignore[override]
+        self,
+        filename: Optional[PathLike] = None,
+        directory: Optional[PathLike] = None,
+        cleanup: bool = False,
+        quiet: bool = False,
+        quiet_view: bool = False,
+    ) -> str:
+        """``render()`` the drawing and open it in the system's viewer; returns its path."""
+        return self.render(
+            filename=filename,
+            directory=directory,
+            view=True,
+            cleanup=cleanup,
+            quiet=quiet,
+            quiet_view=quiet_view,
+        )
 
     def _repr_mimebundle_(
         self,
@@ -304,27 +403,13 @@ class Drawing(graphviz.Digraph):
 
 
 def _walk(root: Value) -> List[Value]:
-    """Every value root depends on, inputs first, in the order of the ordered ``_prev``.
+    """Every value root depends on, inputs first: ``root.backward_order()`` reversed.
 
-    An iterative depth-first post-order (micrograd's ``build_topo``, without recursion):
+    One order for the drawing's node ids, the step-through and backward() itself. It is
+    micrograd's ``build_topo`` (a depth-first post-order along the ordered ``_prev``):
     for ``tanh(x1*w1 + x2*w2 + b)`` it gives x1, w1, x1*w1, x2, w2, ..., b, ..., tanh.
     """
-    order: List[Value] = []
-    seen: Set[Value] = set()
-    stack: List[Tuple[Value, bool]] = [(root, False)]
-    while stack:
-        node, expanded = stack.pop()
-        if expanded:
-            order.append(node)
-            continue
-        if node in seen:
-            continue
-        seen.add(node)
-        stack.append((node, True))
-        for child in reversed(node._prev):
-            if child not in seen:
-                stack.append((child, False))
-    return order
+    return root.backward_order()[::-1]
 
 
 def _unique_children(node: Value) -> Dict[Value, int]:
@@ -335,13 +420,52 @@ def _unique_children(node: Value) -> Dict[Value, int]:
     return counts
 
 
+# backward() in parts. Value.backward() is one loop; the step-through and the local
+# derivatives need its parts, so these two functions are the one place viz repeats
+# the engine's rules. Keep them in step with Value.backward().
+
+
+def _start_backward(root: Value) -> List[Value]:
+    """Do what ``root.backward()`` does before its first step; return its visiting order.
+
+    Non-leaf grads restart from 0 (backward() recomputes them on every call). The root
+    is seeded: its grad becomes 1 if it has inputs; a leaf root, like every leaf,
+    accumulates, so its grad gains 1. Other leaves keep their grads to add to.
+    """
+    order = root.backward_order()
+    for node in order:
+        if node._prev:
+            node.grad = 0.0
+    root.grad = 1.0 if root._prev else root.grad + 1.0
+    return order
+
+
+def _run_step(node: Value, grad: float) -> None:
+    """Run the chain-rule step of a node with inputs, handing it d(root)/d(node) = grad.
+
+    Called as backward() calls it, ``node._grad_fn(node, grad)``, so a closure attached
+    the micrograd way works in both shapes: ``_backward(grad)`` and the lecture's
+    ``_backward()``, which reads ``out.grad`` instead.
+    """
+    step = node._grad_fn
+    if step is None:
+        raise TypeError(
+            f"{node!r}, made by op {node._op!r}, has inputs but no _backward: "
+            "set out._backward = _backward, where _backward(grad) adds "
+            "(local derivative) * grad to each input's .grad"
+        )
+    step(node, grad)
+
+
 def local_derivatives(node: Value) -> Dict[Value, float]:
-    """d(node)/d(input) for each distinct input of node, found by running its closure.
+    """d(node)/d(input) for each distinct input of node, found by running its step.
 
     Works for any op, a student's own included: the inputs' grads are saved and zeroed,
-    ``node._backward(1.0)`` pushes a unit gradient, the inputs' grads are read, and the
-    saved grads are put back exactly. An input used twice (``a + a``) gets the sum of
-    its two local derivatives (2 here). A leaf has no inputs: ``{}``.
+    the node's step pushes a unit gradient (``node.grad`` is 1 meanwhile, for a
+    lecture-style closure that reads it), the inputs' grads are read, and every saved
+    grad is put back exactly. An input used twice (``a + a``) gets the sum of its two
+    local derivatives (2 here). A leaf has no inputs: ``{}``. A node with inputs but
+    no ``_backward`` raises the TypeError backward() raises.
     """
     children = list(_unique_children(node))
     if not children:
@@ -351,14 +475,8 @@ def local_derivatives(node: Value) -> Dict[Value, float]:
     try:
         for child in children:
             child.grad = 0.0
-        try:
-            node._backward(1.0)
-        except TypeError:
-            # A lecture-style closure that takes no argument and reads out.grad.
-            for child in children:
-                child.grad = 0.0
-            node.grad = 1.0
-            node._backward()  # type: ignore[call-arg]
+        node.grad = 1.0
+        _run_step(node, 1.0)
         return {child: child.grad for child in children}
     finally:
         for child, grad in zip(children, saved):
@@ -467,6 +585,12 @@ class _Frame:
     caption_lines: int = 0  # pad the caption to this many lines
 
 
+def _label(node: Value) -> str:
+    """A value's label as text: any label shows as its ``str()``; ``""`` or None is none."""
+    label = node.label
+    return "" if label is None else str(label)
+
+
 def _kind(node: Value, root: Value, params: Set[Value]) -> str:
     if node is root:
         return "output"
@@ -517,8 +641,9 @@ def _value_label(
         f"data {_escape_record(_number(node.data, number_format))}",
         f"grad {_escape_record(_number(grad, number_format))}",
     ]
-    if node.label or name:
-        fields.insert(0, _escape_record(node.label or name))
+    shown = _label(node) or name
+    if shown:
+        fields.insert(0, _escape_record(shown))
     label = "|".join(fields)
     # A record lays its fields across the rank direction; braces turn them back so the
     # record always reads left to right.
@@ -626,7 +751,7 @@ def _build(
             "fillcolor": _blend(abs(grad) / max_grad) if shade and max_grad else fill,
             "color": border,
             "tooltip": _escape_string(
-                f"{node.label or names.get(node) or 'value'}: "
+                f"{_label(node) or names.get(node) or 'value'}: "
                 f"data {_number(node.data, TOOLTIP_FORMAT)}, grad {_number(grad, TOOLTIP_FORMAT)}"
             ),
         }
@@ -891,8 +1016,8 @@ class Step:
 
 
 def _grad_name(node: Value, number_format: NumberFormat) -> str:
-    if node.label:
-        return f"{node.label}.grad"
+    if _label(node):
+        return f"{_label(node)}.grad"
     if node._op:
         return f"grad of the {node._op} node"
     return f"grad of the constant {_number(node.data, number_format)}"
@@ -916,7 +1041,7 @@ def _caption(
     derivatives: Mapping[Value, Optional[float]],
     number_format: NumberFormat,
 ) -> str:
-    name = node.label or (f"the {node._op} node" if node._op else "the constant")
+    name = _label(node) or (f"the {node._op} node" if node._op else "the constant")
     g = _number(grad, number_format)
     head = f"step {index + 1} of {total}: {name}"
     if not derivatives:
@@ -937,17 +1062,13 @@ def backward_steps(root: Value, *, number_format: NumberFormat = ".4g") -> Itera
     leaves exactly the grads ``root.backward()`` leaves: intermediate grads are
     recomputed from zero, leaf grads accumulate. Stopping early leaves it half done.
     """
-    order = root.backward_order()
-    for node in order:
-        if node._prev:
-            node.grad = 0.0
-    root.grad = 1.0 if root._prev else root.grad + 1.0
+    order = _start_backward(root)
     total = len(order)
     for index, node in enumerate(order):
         derivatives = _safe_local_derivatives(node)
         grad = node.grad
         if node._prev:
-            node._backward(grad)
+            _run_step(node, grad)
         yield Step(
             index=index,
             total=total,
@@ -1168,7 +1289,7 @@ def animate(
             f'<div class="{"frame current" if k == 0 else "frame"}" id="frame{k}">\n'
             f'<p class="caption">{html.escape(step.caption)}</p>\n{svg}</div>\n'
         )
-    name = root.label or "the output"
+    name = _label(root) or "the output"
     title = html.escape(f"backward() step by step: {name}")
     page = _PAGE.format(title=title, last=len(steps) - 1, count=len(steps), frames="".join(parts))
     path.write_text(page, encoding="utf-8")

@@ -23,7 +23,7 @@ import warnings
 import xml.etree.ElementTree as ET
 from html.parser import HTMLParser
 from pathlib import Path
-from typing import Dict, List, Tuple
+from typing import Dict, List, Sequence, Tuple
 
 import pytest
 from hypothesis import HealthCheck, given, settings
@@ -44,7 +44,6 @@ from chainrule.viz import (
 )
 
 SNAPSHOTS = Path(__file__).parent / "snapshots" / "viz"
-UPDATE = bool(os.environ.get("CHAINRULE_UPDATE_SNAPSHOTS"))
 ROOT = Path(__file__).resolve().parents[1]
 
 # ----------------------------------------------------------------------------- helpers
@@ -126,23 +125,37 @@ def svg_texts(svg: bytes) -> List[str]:
     return [" ".join(html.unescape(t).replace("\u00a0", " ").split()) for t in texts]
 
 
+def _missing(what: str, envs: Sequence[str], hint: str) -> None:
+    """conftest's rule: a skip for a casual run, a failure where one of ``envs`` is set (CI)."""
+    required = [env for env in envs if os.environ.get(env)]
+    if required:
+        pytest.fail(f"{what} is required here ({required[0]} is set) but not available: {hint}")
+    pytest.skip(f"{what} not available ({hint})")
+
+
 def graphviz_pure() -> str:
-    """The graphviz-pure program, or a skip: it is in the test extra, so CI has it."""
+    """The graphviz-pure program, or a skip; a failure in CI, which sets
+    CHAINRULE_REQUIRE_DOT (rendering) and CHAINRULE_REQUIRE_EXTRAS (the test extra has it)."""
     found = shutil.which("graphviz-pure") or shutil.which(
         "graphviz-pure", path=sysconfig.get_path("scripts")
     )
     if not found:
-        pytest.skip("graphviz-pure not installed (pip install graphviz-pure)")
+        _missing(
+            "graphviz-pure",
+            ("CHAINRULE_REQUIRE_DOT", "CHAINRULE_REQUIRE_EXTRAS"),
+            "pip install graphviz-pure",
+        )
     return found
 
 
 def check_snapshot(name: str, text: str) -> None:
+    """Compare with the stored snapshot; a missing one fails (only an update writes one)."""
     path = SNAPSHOTS / f"{name}.dot"
-    if UPDATE or not path.exists():
-        if not UPDATE and os.environ.get("CI"):
-            pytest.fail(f"snapshot {path} is missing: run with CHAINRULE_UPDATE_SNAPSHOTS=1")
+    if os.environ.get("CHAINRULE_UPDATE_SNAPSHOTS") == "1":
         path.parent.mkdir(parents=True, exist_ok=True)
         path.write_text(text, encoding="utf-8", newline="\n")
+    elif not path.exists():
+        pytest.fail(f"snapshot {path} is missing: run with CHAINRULE_UPDATE_SNAPSHOTS=1")
     expected = path.read_bytes().decode("utf-8").replace("\r\n", "\n")  # a CRLF checkout
     assert text == expected, (
         f"DOT for {name!r} differs from {path}; if the change is intended, "
@@ -216,6 +229,33 @@ def test_local_derivative_of_a_students_own_op_and_of_a_lecture_style_closure():
     x.grad = 7.0
     assert local_derivatives(out) == {x: pytest.approx(math.exp(0.5))}
     assert x.grad == 7.0 and out.grad == 0.0
+
+
+def test_local_derivatives_do_not_mask_a_type_error_raised_inside_a_closure():
+    x = Value(0.5, label="x")
+    out = Value(1.0, (x,), "bad")
+
+    def _backward(grad):
+        x.grad += "oops" * grad  # a genuine bug in a student's closure
+
+    out._backward = _backward
+    x.grad = 7.0
+    with pytest.raises(TypeError, match="can't multiply sequence"):
+        local_derivatives(out)
+    assert x.grad == 7.0 and out.grad == 0.0  # put back even so
+
+
+def test_a_node_without_backward_gets_the_clear_error_and_still_draws():
+    x = Value(0.5, label="x")
+    out = Value(math.sin(0.5), (x,), "sin")  # inputs, but no _backward attached yet
+    root = out * 2.0
+    with pytest.raises(TypeError, match=r"made by op 'sin', has inputs but no _backward"):
+        local_derivatives(out)
+    with pytest.raises(TypeError, match=r"made by op 'sin', has inputs but no _backward"):
+        list(backward_steps(root))
+    # a drawing is for finding such a node: it draws, with "?" for the unknown slope
+    nodes, edges = parse(draw_dot(root, view="backward").source)
+    assert [e[2].get("label") for e in edges if e[0] == "op1"] == ["?"]
 
 
 def test_a_child_used_twice_gets_one_edge_with_the_summed_derivative():
@@ -298,6 +338,24 @@ def test_both_view_draws_each_edge_once_with_a_data_and_a_gradient_line():
     assert edge["label"] == "-3" and edge["dir"] == "both"
     assert edge["color"] == f"{viz.DATA_COLOR}:{viz.GRAD_COLOR}"
     assert len(edges) == len(by_pair)
+
+
+def test_a_label_that_is_not_a_string_is_shown_as_its_str():
+    three = Value(1.0, label=3)  # type: ignore[arg-type]
+    zero = Value(2.0, label=0)  # type: ignore[arg-type]
+    out = three * zero
+    out.label = 2.5  # type: ignore[assignment]
+    nodes, _ = parse(draw_dot(out).source)
+    assert [nodes[f"v{i}"]["label"] for i in range(3)] == [
+        "{3|data 1|grad 0}", "{0|data 2|grad 0}", "{2.5|data 2|grad 0}",
+    ]
+    assert nodes["v0"]["tooltip"].startswith("3: data 1")
+    steps = list(backward_steps(out))
+    assert steps[0].caption.splitlines() == [
+        "step 1 of 3: 2.5 has its final grad 1 and passes it on:",
+        "3.grad += 2 × 1, 0.grad += 1 × 1",
+    ]
+    assert parse(steps[0].draw().source)[0]["v0"]["label"] == "{3|data 1|grad 2}"
 
 
 def test_records_have_no_empty_label_field_and_tb_records_need_no_braces():
@@ -402,6 +460,69 @@ def snapshots() -> Dict[str, str]:
 @pytest.mark.parametrize("name", SNAPSHOT_NAMES)
 def test_dot_snapshot(name, snapshots):
     check_snapshot(name, snapshots[name])
+
+
+def test_drawing_numbers_values_in_the_engines_backward_order(monkeypatch):
+    """One order for backward(), backward_steps and the drawing: the engine's."""
+    g = lecture()
+
+    def inputs_last_first(self):  # another valid order: each node before its inputs
+        order, seen = [], set()
+
+        def visit(v):
+            if v not in seen:
+                seen.add(v)
+                for child in reversed(v._prev):
+                    visit(child)
+                order.append(v)
+
+        visit(self)
+        return order[::-1]
+
+    monkeypatch.setattr(Value, "backward_order", inputs_last_first)
+    expected = [v.label for v in reversed(inputs_last_first(g["o"]))]
+    assert expected[:2] == ["b", "w2"]  # unlike the engine's x1, w1, ...
+    ids = ids_by_label(parse(draw_dot(g["o"]).source)[0])
+    assert [ids[label] for label in expected] == [f"v{i}" for i in range(len(expected))]
+
+
+def test_a_missing_snapshot_fails_unless_updating(monkeypatch, tmp_path):
+    monkeypatch.setitem(globals(), "SNAPSHOTS", tmp_path)
+    monkeypatch.delenv("CI", raising=False)
+    monkeypatch.delenv("CHAINRULE_UPDATE_SNAPSHOTS", raising=False)
+    with pytest.raises(pytest.fail.Exception, match="missing.*CHAINRULE_UPDATE_SNAPSHOTS=1"):
+        check_snapshot("new", "digraph {}\n")
+    assert not (tmp_path / "new.dot").exists()  # and nothing written
+    monkeypatch.setenv("CHAINRULE_UPDATE_SNAPSHOTS", "1")
+    check_snapshot("new", "digraph {}\n")
+    assert (tmp_path / "new.dot").read_text(encoding="utf-8") == "digraph {}\n"
+    monkeypatch.delenv("CHAINRULE_UPDATE_SNAPSHOTS")
+    check_snapshot("new", "digraph {}\n")
+    with pytest.raises(AssertionError, match="differs"):
+        check_snapshot("new", "digraph { a }\n")
+
+
+def test_graphviz_pure_missing_skips_but_fails_where_required(monkeypatch, tmp_path):
+    monkeypatch.setenv("PATH", str(tmp_path))
+    monkeypatch.setattr(sysconfig, "get_path", lambda *args, **kwargs: str(tmp_path))
+
+    def outcome() -> BaseException:
+        try:
+            graphviz_pure()
+        except (pytest.skip.Exception, pytest.fail.Exception) as raised:
+            return raised
+        raise AssertionError("graphviz_pure() found a program on an empty PATH")
+
+    for env in ("CHAINRULE_REQUIRE_DOT", "CHAINRULE_REQUIRE_EXTRAS"):
+        monkeypatch.delenv(env, raising=False)
+    skipped = outcome()
+    assert isinstance(skipped, pytest.skip.Exception) and "graphviz-pure" in str(skipped)
+    for env in ("CHAINRULE_REQUIRE_DOT", "CHAINRULE_REQUIRE_EXTRAS"):
+        monkeypatch.setenv(env, "1")
+        failed = outcome()  # a skip here would let CI pass without the test extra
+        assert isinstance(failed, pytest.fail.Exception), f"{env}=1 gave {failed!r}"
+        assert f"graphviz-pure is required here ({env} is set)" in str(failed)
+        monkeypatch.delenv(env)
 
 
 def test_same_code_same_dot_in_this_process_and_in_others():
@@ -547,6 +668,44 @@ def test_graphviz_pure_is_found_without_dot_on_path(monkeypatch, tmp_path):
     assert find_renderer() == program
     bundle = draw_dot(lecture()["o"])._repr_mimebundle_()
     assert "<svg" in bundle["image/svg+xml"]
+
+
+def test_render_and_view_use_graphviz_pure_without_dot_on_path(monkeypatch, tmp_path):
+    program = graphviz_pure()
+    monkeypatch.setenv("PATH", str(tmp_path))  # no dot: graphviz's own render() fails here
+    monkeypatch.setenv("CHAINRULE_DOT", program)
+    opened = []
+    monkeypatch.setattr(viz.graphviz, "view", lambda path, quiet=False: opened.append(path))
+    o = lecture()["o"]
+    o.backward()
+    g = draw_dot(o)
+    out = tmp_path / "out"
+    rendered = g.render(directory=out)
+    assert Path(rendered) == out / "computation graph.gv.svg"
+    assert "grad -1.5" in svg_texts(Path(rendered).read_bytes())
+    assert (out / "computation graph.gv").read_text(encoding="utf-8") == g.source
+    png = g.render(outfile=out / "g.png", cleanup=True)
+    assert Path(png) == out / "g.png" and Path(png).read_bytes().startswith(b"\x89PNG")
+    assert not (out / "g.gv").exists()  # cleanup removes the DOT file
+    assert g.render(out / "h", format="png").endswith("h.png")
+    with pytest.raises(FileExistsError):
+        g.render(outfile=out / "g.png", raise_if_result_exists=True)
+    assert opened == []
+    viewed = g.view(directory=out / "v")
+    assert opened == [viewed] and Path(viewed).read_bytes().startswith(b"<?xml")
+
+
+def test_render_and_view_without_a_renderer_say_what_to_install(no_renderer, monkeypatch, tmp_path):
+    opened = []
+    monkeypatch.setattr(viz.graphviz, "view", lambda path, quiet=False: opened.append(path))
+    g = draw_dot(lecture()["o"])
+    out = tmp_path / "out"
+    for call in (lambda: g.render(directory=out), lambda: g.view(directory=out),
+                 lambda: g.render(outfile=out / "g.png")):
+        with pytest.raises(RendererNotFound, match="pip install graphviz-pure") as error:
+            call()
+        assert "apt-get install graphviz" in str(error.value)
+    assert opened == [] and not out.exists()  # nothing half written, no viewer started
 
 
 def test_notebook_display_renders_svg(use_dot):
@@ -731,6 +890,51 @@ def test_a_leaf_root_steps_once_and_accumulates():
     steps = list(backward_steps(v))
     assert len(steps) == 1 and v.grad == 2.0
     assert steps[0].caption == "step 1 of 1: v is a leaf, nothing to pass on; v.grad = 2"
+
+
+def closures_graph():
+    """x -> h = 2x -> e = exp(h) (a lecture-style closure) -> t = e*x (chainrule-style)."""
+    x = Value(0.5, label="x")
+    h = x * 2.0
+    h.label = "h"
+    e = Value(math.exp(h.data), (h,), "exp", label="e")
+
+    def lecture_backward():  # micrograd's lecture: no argument, reads out.grad
+        h.grad += e.data * e.grad
+
+    e._backward = lecture_backward
+    t = Value(e.data * x.data, (e, x), "*", label="t")
+
+    def chainrule_backward(grad):  # handed d(root)/d(out)
+        e.grad += x.data * grad
+        x.grad += e.data * grad
+
+    t._backward = chainrule_backward
+    return x, t
+
+
+def test_steps_run_both_closure_shapes_as_backward_does():
+    x_ref, t_ref = closures_graph()
+    t_ref.backward()
+    t_ref.backward()
+    x, t = closures_graph()
+    steps = list(backward_steps(t))
+    list(backward_steps(t))
+    assert all_grads(t) == all_grads(t_ref)  # bit for bit, leaves accumulated twice
+    assert x.grad == pytest.approx(2 * (math.exp(1.0) + 0.5 * 2 * math.exp(1.0)))
+    by_label = {s.node.label: s for s in steps}
+    assert by_label["e"].caption.splitlines()[1] == "h.grad += 2.718 × 0.5"
+
+
+def test_animate_steps_through_a_lecture_style_closure(monkeypatch, tmp_path):
+    monkeypatch.setenv("CHAINRULE_DOT", graphviz_pure())
+    x_ref, t_ref = closures_graph()
+    t_ref.backward()
+    x, t = closures_graph()
+    page = animate(t, tmp_path / "steps.html").read_text(encoding="utf-8")
+    assert all_grads(t) == all_grads(t_ref)
+    assert page.count('class="caption"') == len(t.backward_order()) == 5
+    assert "h.grad += 2.718 × 0.5" in page  # e's caption: the lecture closure's slope
 
 
 class PageParser(HTMLParser):
