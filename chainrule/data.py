@@ -12,8 +12,9 @@ never disturbs the global ``random`` state (which micrograd-style weight init us
 from __future__ import annotations
 
 import math
+import operator
 import random
-from numbers import Real
+from numbers import Integral, Real
 from typing import Any, Iterator, List, Optional, Sequence, Tuple, TypeVar, Union
 
 __all__ = [
@@ -26,17 +27,32 @@ U = TypeVar("U")
 Point = List[float]
 
 
+def _is_count(x: Any) -> bool:
+    """An integer of any kind (int, numpy.int64, ...), but not a bool."""
+    return isinstance(x, Integral) and not isinstance(x, bool)
+
+
+def _check_count(x: Any, what: str, minimum: int = 1) -> int:
+    """``x`` as a plain int >= ``minimum``; numpy integers welcome, bools refused."""
+    if not _is_count(x) or x < minimum:
+        raise ValueError(f"{what} must be an int >= {minimum}, got {x!r}")
+    return operator.index(x)
+
+
 def _check_n(n_samples: Any, minimum: int = 1) -> int:
-    if isinstance(n_samples, bool) or not isinstance(n_samples, int) or n_samples < minimum:
-        raise ValueError(f"n_samples must be an int >= {minimum}, got {n_samples!r}")
-    return n_samples
+    return _check_count(n_samples, "n_samples", minimum)
 
 
-def _check_noise(noise: Any) -> float:
+def _check_noise(noise: Any, what: str = "noise") -> float:
     if isinstance(noise, bool) or not isinstance(noise, Real) or not 0 <= noise < math.inf:
-        raise ValueError(f"noise must be a finite number >= 0 (a standard deviation), "
+        raise ValueError(f"{what} must be a finite number >= 0 (a standard deviation), "
                          f"got {noise!r}")
     return float(noise)
+
+
+def _rng(seed: Any) -> random.Random:
+    """``random.Random(seed)``; a numpy integer seed counts as the int it holds."""
+    return random.Random(operator.index(seed) if _is_count(seed) else seed)
 
 
 def _linspace(start: float, stop: float, n: int) -> List[float]:
@@ -69,7 +85,7 @@ def make_moons(
     For micrograd's hinge loss use labels ``2*y - 1`` (i.e. -1 and +1).
     """
     n_samples, noise = _check_n(n_samples, 2), _check_noise(noise)
-    rng = random.Random(seed)
+    rng = _rng(seed)
     n_out = n_samples // 2
     n_in = n_samples - n_out
     outer = [[math.cos(t), math.sin(t)] for t in _linspace(0.0, math.pi, n_out)]
@@ -89,7 +105,7 @@ def make_circles(
     if isinstance(factor, bool) or not isinstance(factor, Real) or not 0 < factor < 1:
         raise ValueError(f"factor (inner radius / outer radius) must be in (0, 1), "
                          f"got {factor!r}")
-    rng = random.Random(seed)
+    rng = _rng(seed)
     n_out = n_samples // 2
     n_in = n_samples - n_out
 
@@ -110,7 +126,7 @@ def make_xor(
     points; ``noise`` then moves them, so with noise some points cross an axis.
     """
     n_samples, noise = _check_n(n_samples), _check_noise(noise)
-    rng = random.Random(seed)
+    rng = _rng(seed)
     X = [[rng.uniform(-1.0, 1.0), rng.uniform(-1.0, 1.0)] for _ in range(n_samples)]
     y = [int((a > 0) != (b > 0)) for a, b in X]
     return _jitter(X, noise, rng), y
@@ -125,11 +141,10 @@ def make_spiral(
     does not divide), at radius 0 to 1; ``noise`` perturbs the angle.
     """
     n_samples, noise = _check_n(n_samples), _check_noise(noise)
-    if isinstance(n_classes, bool) or not isinstance(n_classes, int) or n_classes < 1:
-        raise ValueError(f"n_classes must be an int >= 1, got {n_classes!r}")
+    n_classes = _check_count(n_classes, "n_classes")
     if n_samples < n_classes:
         raise ValueError(f"n_samples ({n_samples}) must be at least n_classes ({n_classes})")
-    rng = random.Random(seed)
+    rng = _rng(seed)
     X: List[Point] = []
     y: List[int] = []
     for k in range(n_classes):
@@ -156,15 +171,15 @@ def make_blobs(
     evenly as possible (the first blobs get one more) and the order is shuffled.
     """
     n_samples = _check_n(n_samples)
-    std = _check_noise(std)
-    rng = random.Random(seed)
+    std = _check_noise(std, "std")
+    rng = _rng(seed)
     if isinstance(centers, bool):
         raise ValueError(f"centers must be an int >= 1 or a list of points, got {centers!r}")
-    if isinstance(centers, int):
+    if isinstance(centers, Integral):
         if centers < 1:
             raise ValueError(f"centers must be an int >= 1 or a list of points, got {centers}")
-        if isinstance(n_features, bool) or not isinstance(n_features, int) or n_features < 1:
-            raise ValueError(f"n_features must be an int >= 1, got {n_features!r}")
+        centers = operator.index(centers)
+        n_features = _check_count(n_features, "n_features")
         lo, hi = box
         if not lo < hi:
             raise ValueError(f"box must be (low, high) with low < high, got {box!r}")
@@ -202,7 +217,7 @@ def make_line(
     lo, hi = x_range
     if not lo < hi:
         raise ValueError(f"x_range must be (low, high) with low < high, got {x_range!r}")
-    rng = random.Random(seed)
+    rng = _rng(seed)
     xs = [rng.uniform(lo, hi) for _ in range(n_samples)]
     y = [a * x + b + (rng.gauss(0.0, noise) if noise else 0.0) for x in xs]
     return [[x] for x in xs], y
@@ -231,8 +246,8 @@ def train_test_split(
     n = len(X)
     if isinstance(test_size, bool) or not isinstance(test_size, Real):
         raise ValueError(f"test_size must be a fraction in (0, 1) or a count, got {test_size!r}")
-    if isinstance(test_size, int):
-        n_test = test_size
+    if isinstance(test_size, Integral):
+        n_test = operator.index(test_size)
     elif 0 < test_size < 1:
         n_test = math.ceil(test_size * n)
     else:
@@ -241,7 +256,7 @@ def train_test_split(
         raise ValueError(f"test_size={test_size!r} leaves {n_test} of {n} samples for testing; "
                          "both the train and the test part need at least one")
     order = list(range(n))
-    random.Random(seed).shuffle(order)
+    _rng(seed).shuffle(order)
     test, train = order[:n_test], order[n_test:]
     return ([X[i] for i in train], [X[i] for i in test],
             [y[i] for i in train], [y[i] for i in test])
@@ -273,8 +288,7 @@ class Batches:
         drop_last: bool = False,
     ) -> None:
         _check_xy(X, y, "batches")
-        if isinstance(batch_size, bool) or not isinstance(batch_size, int) or batch_size < 1:
-            raise ValueError(f"batch_size must be an int >= 1, got {batch_size!r}")
+        batch_size = _check_count(batch_size, "batch_size")
         if drop_last and batch_size > len(X):
             raise ValueError(f"drop_last=True with batch_size {batch_size} > {len(X)} samples "
                              "would leave no batch at all")
@@ -282,7 +296,7 @@ class Batches:
         self.batch_size = batch_size
         self.shuffle = shuffle
         self.drop_last = drop_last
-        self._rng = random.Random(seed)
+        self._rng = _rng(seed)
 
     def __len__(self) -> int:
         """The number of batches in one epoch."""

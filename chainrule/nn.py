@@ -18,11 +18,13 @@ The losses at the bottom each return a single ``Value`` you can call ``backward(
 
 from __future__ import annotations
 
+import contextlib
 import json
 import math
+import operator
 import os
 import random
-from numbers import Real
+from numbers import Integral, Real
 from typing import (
     Any,
     Callable,
@@ -37,11 +39,12 @@ from typing import (
     Union,
 )
 
-from .engine import Value
+from .engine import Value, _sigmoid
 
 __all__ = [
     "Module", "Neuron", "Layer", "MLP", "ModelFileError",
-    "mse", "binary_cross_entropy", "hinge", "cross_entropy", "l2",
+    "mse", "binary_cross_entropy_with_logits", "binary_cross_entropy", "hinge",
+    "cross_entropy", "l2",
     "ACTIVATIONS", "INITS",
 ]
 
@@ -54,6 +57,9 @@ _M = TypeVar("_M", bound="Module")
 # The file format written by Module.save(); bump it when the layout changes.
 FORMAT = "chainrule-model"
 FORMAT_VERSION = 1
+# A model file nests three levels deep (document, architecture, nouts); anything much
+# deeper is not a model file, and walking it could exhaust Python's recursion limit.
+MAX_FILE_DEPTH = 16
 
 ACTIVATIONS = ("relu", "tanh", "sigmoid", "linear")
 INITS = ("uniform", "normal", "xavier", "he")
@@ -64,7 +70,7 @@ _REPR_NAME = {"relu": "ReLU", "tanh": "Tanh", "sigmoid": "Sigmoid", "linear": "L
 
 
 class ModelFileError(ValueError):
-    """A saved model that cannot be loaded: not JSON, truncated, or for another model."""
+    """A saved model that cannot be loaded: not UTF-8 JSON, truncated, or for another model."""
 
 
 # ============================================================================ Module
@@ -78,6 +84,9 @@ class Module:
     A micrograd-style subclass that only overrides ``parameters()`` works too: its
     parameters are then named ``"0"``, ``"1"``, ...
     """
+
+    # The type each option in ``_options()`` must have in a model file.
+    _OPTION_TYPES: Dict[str, type] = {}
 
     def named_parameters(self) -> List[Tuple[str, Value]]:
         """``(name, parameter)`` pairs in a fixed order, names like ``layers.0.neurons.3.w.1``."""
@@ -121,12 +130,24 @@ class Module:
             "options": self._options(),
             "parameters": params,
         }
-        # Write a temporary file, then rename: a crash never leaves half a model behind.
+        # Write a temporary file, then rename: a crash never leaves half a model behind,
+        # and a failure never leaves the temporary file behind either.
         tmp = f"{os.fspath(path)}.tmp"
-        with open(tmp, "w", encoding="utf-8") as f:
-            json.dump(doc, f, indent=1)
-            f.write("\n")
-        os.replace(tmp, path)
+        try:
+            with open(tmp, "w", encoding="utf-8") as f:
+                json.dump(doc, f, indent=1)
+                f.write("\n")
+            os.replace(tmp, path)
+        except BaseException as error:
+            with contextlib.suppress(OSError):
+                os.remove(tmp)
+            if isinstance(error, OSError) and error.errno is not None:
+                reason = error.strerror or str(error)
+                if os.path.isdir(path):
+                    reason = "it is a directory"
+                raise type(error)(error.errno, f"cannot save the model to "
+                                               f"{os.fspath(path)!r}: {reason}") from error
+            raise
 
     def load(self, path: PathLike) -> None:
         """Load parameters saved by ``save()`` into this model, in place.
@@ -136,6 +157,7 @@ class Module:
         """
         doc = _read_model_file(path)
         where = str(path)
+        self._checked_options(doc, where)
         arch = doc["architecture"]
         if arch != self._architecture():
             raise ModelFileError(
@@ -156,9 +178,7 @@ class Module:
         kind = arch.pop("type", None)
         if kind != cls.__name__:
             raise ModelFileError(f"{path}: the file holds a {kind}, not a {cls.__name__}")
-        options = doc.get("options", {})
-        if not isinstance(options, dict):
-            raise ModelFileError(f"{path}: 'options' must be an object, got {_kind(options)}")
+        options = cls._checked_options(doc, str(path))
         try:
             # A throwaway seed: the weights are overwritten right away, and the global
             # random state stays untouched.
@@ -176,6 +196,20 @@ class Module:
     def _options(self) -> Dict[str, Any]:
         """Constructor arguments that do not change the numbers (kept for from_file)."""
         return {}
+
+    @classmethod
+    def _checked_options(cls, doc: Dict[str, Any], where: str) -> Dict[str, Any]:
+        """The file's ``options``, each known one checked for its type (JSON true/false...)."""
+        options = doc.get("options", {})
+        if not isinstance(options, dict):
+            raise ModelFileError(f"{where}: 'options' must be a JSON object, "
+                                 f"got {_kind(options)}")
+        for key, kind in cls._OPTION_TYPES.items():
+            if key in options and type(options[key]) is not kind:
+                expected = "true or false" if kind is bool else f"a {kind.__name__}"
+                raise ModelFileError(f"{where}: option {key!r} must be {expected}, "
+                                     f"got {_kind(options[key])}")
+        return options
 
     def _checked_values(self, state: Any, where: str) -> List[float]:
         """The new values in parameter order, after checking all of them."""
@@ -208,9 +242,18 @@ class Module:
 
 
 def _read_model_file(path: PathLike) -> Dict[str, Any]:
-    """Parse and check the envelope of a model file; parameters are checked by the caller."""
-    with open(path, encoding="utf-8") as f:
-        text = f.read()
+    """Parse and check the envelope of a model file; parameters are checked by the caller.
+
+    Anything that is not a model file raises ``ModelFileError`` naming the file;
+    only operating-system errors (no such file, no permission) pass through as they are.
+    """
+    with open(path, "rb") as f:
+        raw = f.read()
+    try:
+        text = raw.decode("utf-8")
+    except UnicodeDecodeError as error:
+        raise ModelFileError(f"{path}: not a model file: not UTF-8 text "
+                             f"({error.reason} at byte {error.start})") from None
     try:
         doc = json.loads(text)
     except json.JSONDecodeError as error:
@@ -218,6 +261,13 @@ def _read_model_file(path: PathLike) -> Dict[str, Any]:
         cut_short = not body or (body.startswith("{") and not body.endswith("}"))
         hint = " (the file looks truncated)" if cut_short else ""
         raise ModelFileError(f"{path}: not valid JSON{hint}: {error}") from None
+    except RecursionError:
+        raise ModelFileError(f"{path}: not a model file: its JSON is nested too deeply") from None
+    except ValueError as error:  # any other decoding failure, e.g. an over-long integer
+        raise ModelFileError(f"{path}: not valid JSON: {error}") from None
+    if _nested_deeper_than(doc, MAX_FILE_DEPTH):
+        raise ModelFileError(f"{path}: not a model file: its JSON is nested more than "
+                             f"{MAX_FILE_DEPTH} levels deep")
     if not isinstance(doc, dict) or doc.get("format") != FORMAT:
         raise ModelFileError(f"{path}: not a chainrule model file "
                              f"(expected a JSON object with \"format\": \"{FORMAT}\")")
@@ -229,6 +279,20 @@ def _read_model_file(path: PathLike) -> Dict[str, Any]:
             raise ModelFileError(f"{path}: {key!r} must be a JSON object, "
                                  f"got {_kind(doc.get(key))}")
     return doc
+
+
+def _nested_deeper_than(doc: Any, limit: int) -> bool:
+    """Whether lists/objects in ``doc`` nest more than ``limit`` levels (no recursion)."""
+    stack = [(doc, 1)] if isinstance(doc, (dict, list)) else []
+    while stack:
+        node, depth = stack.pop()
+        children = node.values() if isinstance(node, dict) else node
+        for child in children:
+            if isinstance(child, (dict, list)):
+                if depth + 1 > limit:
+                    return True
+                stack.append((child, depth + 1))
+    return False
 
 
 def _kind(x: Any) -> str:
@@ -249,8 +313,15 @@ def _describe(arch: Dict[str, Any]) -> str:
 
 
 def _check_positive_int(x: Any, what: str) -> int:
-    if isinstance(x, bool) or not isinstance(x, int) or x < 1:
+    """``x`` as a plain int (numpy integers welcome); bool is not a count."""
+    if isinstance(x, bool) or not isinstance(x, Integral) or x < 1:
         raise ValueError(f"{what} must be a positive int, got {x!r}")
+    return operator.index(x)
+
+
+def _check_flag(x: Any, what: str) -> bool:
+    if not isinstance(x, bool):
+        raise TypeError(f"{what} must be True or False, got {_kind(x)}")
     return x
 
 
@@ -266,9 +337,22 @@ def _rng(seed: Seed) -> Optional[random.Random]:
         return None
     if isinstance(seed, random.Random):
         return seed
-    if isinstance(seed, bool) or not isinstance(seed, int):
+    if isinstance(seed, bool) or not isinstance(seed, Integral):
         raise TypeError(f"seed must be an int, a random.Random or None, got {_kind(seed)}")
-    return random.Random(seed)
+    return random.Random(operator.index(seed))
+
+
+def _inputs(x: Any, who: str, nin: int) -> List[Any]:
+    """The inputs of one sample as a list: any iterable of numbers or Values, or one of them."""
+    if isinstance(x, (Value, Real)):  # a width-1 layer hands on a single Value
+        return [x]
+    if not isinstance(x, (str, bytes)):
+        try:
+            return list(x)
+        except TypeError:
+            pass
+    raise TypeError(f"{who} expects {nin} inputs (a list or other iterable of numbers or "
+                    f"Values), got {_kind(x)}")
 
 
 class Neuron(Module):
@@ -293,19 +377,19 @@ class Neuron(Module):
         fused: bool = True,
         fan_out: int = 1,
     ) -> None:
-        self.nin = _check_positive_int(nin, "Neuron: nin (the number of inputs)")
+        nin = self.nin = _check_positive_int(nin, "Neuron: nin (the number of inputs)")
         self.nonlin = bool(nonlin)
         self.activation = _check_choice(activation, ACTIVATIONS, "activation")
         _check_choice(init, INITS, "init")
-        _check_positive_int(fan_out, "Neuron: fan_out")
-        self.fused = fused
+        fan_out = _check_positive_int(fan_out, "Neuron: fan_out")
+        self.fused = _check_flag(fused, "Neuron: fused")
         self.w = [Value(x) for x in _initial_weights(init, nin, fan_out, _rng(seed) or random)]
         self.b = Value(0.0)
         self._act = _NONLIN[activation] if self.nonlin else None
 
-    def __call__(self, x: Union[Sequence[Input], Input]) -> Value:
-        if isinstance(x, (Value, Real)):  # a width-1 layer hands on a single Value
-            x = [x]
+    def __call__(self, x: Union[Iterable[Input], Input]) -> Value:
+        if type(x) is not list:  # the hot path (a Layer's list) skips the conversion
+            x = _inputs(x, "Neuron", self.nin)
         if len(x) != self.nin:
             raise ValueError(f"Neuron expects {self.nin} inputs, got {len(x)}")
         if self.fused:
@@ -323,6 +407,8 @@ class Neuron(Module):
     def _architecture(self) -> Dict[str, Any]:
         return {"type": "Neuron", "nin": self.nin, "nonlin": self.nonlin,
                 "activation": self.activation}
+
+    _OPTION_TYPES = {"fused": bool}
 
     def _options(self) -> Dict[str, Any]:
         return {"fused": self.fused}
@@ -358,8 +444,9 @@ class Layer(Module):
         seed: Seed = None,
         fused: bool = True,
     ) -> None:
-        _check_positive_int(nin, "Layer: nin (the number of inputs)")
-        _check_positive_int(nout, "Layer: nout (the number of neurons)")
+        nin = _check_positive_int(nin, "Layer: nin (the number of inputs)")
+        nout = _check_positive_int(nout, "Layer: nout (the number of neurons)")
+        _check_flag(fused, "Layer: fused")
         rng = _rng(seed)  # one generator for all neurons: draws in micrograd's order
         self.nin = nin
         self.neurons = [
@@ -368,9 +455,9 @@ class Layer(Module):
             for _ in range(nout)
         ]
 
-    def __call__(self, x: Union[Sequence[Input], Input]) -> Union[Value, List[Value]]:
-        if isinstance(x, (Value, Real)):
-            x = [x]
+    def __call__(self, x: Union[Iterable[Input], Input]) -> Union[Value, List[Value]]:
+        if type(x) is not list:
+            x = _inputs(x, "Layer", self.nin)
         # Wrap plain numbers once, so every neuron reads the same input node (and a
         # drawing shows each input once).
         x = [xi if isinstance(xi, Value) else Value(xi) for xi in x]
@@ -388,6 +475,8 @@ class Layer(Module):
         first = self.neurons[0]
         return {"type": "Layer", "nin": self.nin, "nout": len(self.neurons),
                 "nonlin": first.nonlin, "activation": first.activation}
+
+    _OPTION_TYPES = {"fused": bool}
 
     def _options(self) -> Dict[str, Any]:
         return {"fused": self.neurons[0].fused}
@@ -412,16 +501,19 @@ class MLP(Module):
         seed: Seed = None,
         fused: bool = True,
     ) -> None:
-        _check_positive_int(nin, "MLP: nin (the number of inputs)")
-        if isinstance(nouts, (int, str)) or not nouts:
+        nin = _check_positive_int(nin, "MLP: nin (the number of inputs)")
+        widths = (list(nouts) if hasattr(nouts, "__iter__") and not isinstance(nouts, str)
+                  else [])
+        if not widths:
             raise ValueError(f"MLP: nouts must be a non-empty list of layer widths, "
                              f"e.g. [16, 16, 1], got {nouts!r}")
-        for width in nouts:
-            _check_positive_int(width, "MLP: every layer width in nouts")
+        nouts = [_check_positive_int(width, "MLP: every layer width in nouts")
+                 for width in widths]
         _check_choice(activation, ACTIVATIONS, "activation")
         _check_choice(init, INITS, "init")
+        _check_flag(fused, "MLP: fused")
         rng = _rng(seed)
-        sz = [nin] + list(nouts)
+        sz = [nin] + nouts
         self.nin = nin
         self.layers = [
             Layer(sz[i], sz[i + 1], nonlin=i != len(nouts) - 1, activation=activation,
@@ -429,9 +521,9 @@ class MLP(Module):
             for i in range(len(nouts))
         ]
 
-    def __call__(self, x: Sequence[Input]) -> Union[Value, List[Value]]:
-        if isinstance(x, (Value, Real)):
-            x = [x]
+    def __call__(self, x: Union[Iterable[Input], Input]) -> Union[Value, List[Value]]:
+        if type(x) is not list:
+            x = _inputs(x, "MLP", self.nin)
         if len(x) != self.nin:
             raise ValueError(f"MLP expects {self.nin} inputs, got {len(x)}")
         for layer in self.layers:
@@ -451,6 +543,8 @@ class MLP(Module):
                 "nouts": [len(layer.neurons) for layer in self.layers],
                 "activation": hidden.activation}
 
+    _OPTION_TYPES = {"fused": bool}
+
     def _options(self) -> Dict[str, Any]:
         return {"fused": self.layers[0].neurons[0].fused}
 
@@ -459,6 +553,7 @@ class MLP(Module):
 #
 # Each loss takes a list of model outputs and a list of targets (a single Value and a
 # single target are accepted too) and returns the mean over the samples as one Value.
+# Outputs may be Values or plain numbers (a number is a constant: no gradient).
 
 
 def _as_list(x: Any) -> List[Any]:
@@ -484,22 +579,40 @@ def _paired(preds: Any, targets: Any, loss: str, what: str = "targets") -> Tuple
 def mse(preds: Union[Value, Sequence[Input]], targets: Union[Input, Sequence[Input]]) -> Value:
     """Mean squared error ``mean((pred - target)**2)``, for regression."""
     preds, targets = _paired(preds, targets, "mse")
-    return Value.sum((p - t) ** 2 for p, t in zip(preds, targets)) / len(preds)
+    return Value.sum((_as_value(p) - t) ** 2 for p, t in zip(preds, targets)) / len(preds)
+
+
+def binary_cross_entropy_with_logits(
+    logits: Union[Value, Sequence[Input]], targets: Union[Number, Sequence[Number]]
+) -> Value:
+    """Mean binary cross-entropy of ``sigmoid(logit)`` against targets in [0, 1].
+
+    Takes logits (raw scores), not probabilities, exactly like PyTorch's
+    ``F.binary_cross_entropy_with_logits``. The stable form
+    ``max(z, 0) - z*y + log(1 + exp(-|z|))`` never overflows, even at z = +-1000,
+    and the gradient is exactly ``sigmoid(z) - y``, also at z = 0.
+    """
+    return _binary_cross_entropy(logits, targets, "binary_cross_entropy_with_logits")
 
 
 def binary_cross_entropy(
     logits: Union[Value, Sequence[Input]], targets: Union[Number, Sequence[Number]]
 ) -> Value:
-    """Mean binary cross-entropy of ``sigmoid(logit)`` against targets in [0, 1].
+    """``binary_cross_entropy_with_logits`` under a shorter name: it takes LOGITS.
 
-    Takes logits (raw scores), not probabilities: the stable form
-    ``max(z, 0) - z*y + log(1 + exp(-|z|))`` never overflows, even at z = +-1000,
-    and the gradient is exactly ``sigmoid(z) - y``, also at z = 0.
+    On logits, like torch's ``binary_cross_entropy_with_logits`` -- not like torch's
+    ``F.binary_cross_entropy``, which takes probabilities. Pass the raw score ``z``,
+    never ``sigmoid(z)``: a probability would be read as a logit, and the loss would
+    be silently wrong.
     """
-    logits, targets = _paired(logits, targets, "binary_cross_entropy")
+    return _binary_cross_entropy(logits, targets, "binary_cross_entropy")
+
+
+def _binary_cross_entropy(logits: Any, targets: Any, name: str) -> Value:
+    logits, targets = _paired(logits, targets, name)
     for i, y in enumerate(targets):
         if isinstance(y, Value) or not isinstance(y, Real) or not 0.0 <= y <= 1.0:
-            raise ValueError(f"binary_cross_entropy: targets must be numbers in [0, 1], "
+            raise ValueError(f"{name}: targets must be numbers in [0, 1], "
                              f"got {y!r} at index {i}")
     return Value.sum(_bce(_as_value(z), float(y)) for z, y in zip(logits, targets)) / len(logits)
 
@@ -513,21 +626,16 @@ def _bce(z: Value, y: float) -> Value:
     return Value(data, (z,), "bce", _backward=_backward)
 
 
-def _sigmoid(x: float) -> float:
-    if x >= 0.0:  # exponentiate only non-positive numbers: neither tail overflows
-        return 1.0 / (1.0 + math.exp(-x))
-    e = math.exp(x)
-    return e / (1.0 + e)
-
-
 def hinge(scores: Union[Value, Sequence[Input]], labels: Union[Number, Sequence[Number]]) -> Value:
     """The max-margin (SVM) loss of micrograd's demo: ``mean(relu(1 - y*score))``, y = +-1."""
     scores, labels = _paired(scores, labels, "hinge", "labels")
     for i, y in enumerate(labels):
         if isinstance(y, Value) or y not in (-1, 1):
             raise ValueError(f"hinge: labels must be -1 or +1, got {y!r} at index {i} "
-                             "(for 0/1 labels use 2*y - 1, or binary_cross_entropy)")
-    return Value.sum((1 - y * s).relu() for s, y in zip(scores, labels)) / len(scores)
+                             "(for 0/1 labels use 2*y - 1, or "
+                             "binary_cross_entropy_with_logits)")
+    return Value.sum((1 - int(y) * _as_value(s)).relu()
+                     for s, y in zip(scores, labels)) / len(scores)
 
 
 def cross_entropy(
@@ -559,9 +667,10 @@ def _cross_entropy_one(logits: List[Any], target: Any, where: str) -> Value:
     k = len(logits)
     if not k:
         raise ValueError(f"cross_entropy: got no logits (an empty list){where}")
-    if isinstance(target, bool) or not isinstance(target, int) or not 0 <= target < k:
+    if isinstance(target, bool) or not isinstance(target, Integral) or not 0 <= target < k:
         raise ValueError(f"cross_entropy: target must be a class index in [0, {k - 1}] "
                          f"for {k} logits, got {target!r}{where}")
+    target = operator.index(target)
     zs = tuple(_as_value(z) for z in logits)
     m = max(z.data for z in zs)
     exps = [math.exp(z.data - m) for z in zs]  # every exponent <= 0: no overflow

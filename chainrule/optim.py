@@ -19,7 +19,9 @@ may change between steps (a learning-rate schedule).
 from __future__ import annotations
 
 import math
-from numbers import Real
+import operator
+import warnings
+from numbers import Integral, Real
 from typing import Any, Dict, Iterable, List, Optional, Tuple
 
 from .engine import Value
@@ -38,6 +40,13 @@ def _check_number(x: Any, what: str, low: float = 0.0, high: float = math.inf,
     return float(x)
 
 
+def _check_flag(x: Any, what: str) -> bool:
+    """A switch must be a real bool: ``"false"`` is truthy, and 0/1 hide typos."""
+    if not isinstance(x, bool):
+        raise TypeError(f"{what} must be True or False, got {x!r} ({type(x).__name__})")
+    return x
+
+
 class Optimizer:
     """What every optimizer shares: the parameter list, ``zero_grad`` and ``lr``."""
 
@@ -54,6 +63,12 @@ class Optimizer:
             if not isinstance(p, Value):
                 raise TypeError(f"{type(self).__name__}: parameter {i} must be a Value, "
                                 f"got {type(p).__name__}")
+            if p._prev:
+                raise ValueError(
+                    f"{type(self).__name__}: parameter {i} is not a leaf: it was computed "
+                    f"(by {p._op or 'an op'!r}) from other Values, so updating it would not "
+                    "change them; pass the leaf Values it was computed from (torch: "
+                    "\"can't optimize a non-leaf Tensor\")")
             if id(p) in seen:
                 raise ValueError(f"{type(self).__name__}: parameter {i} appears twice in "
                                  "the list; it would be updated twice per step")
@@ -91,34 +106,51 @@ class Optimizer:
                 **{name: list(buf) for name, buf in self._buffers().items()}}
 
     def load_state_dict(self, state: Dict[str, Any]) -> None:
-        """Restore what ``state_dict()`` returned; checks everything before changing anything."""
+        """Restore what ``state_dict()`` returned; checks everything before changing anything.
+
+        Types are checked strictly (a switch must be true/false, a count an int, a
+        buffer entry a finite number); on any error a ``ValueError`` names the key and
+        the optimizer is exactly as it was.
+        """
         name = type(self).__name__
+        where = f"{name}.load_state_dict"
         if not isinstance(state, dict) or state.get("type") != name:
             got = state.get("type") if isinstance(state, dict) else type(state).__name__
-            raise ValueError(f"{name}.load_state_dict: expected the state of a {name}, "
-                             f"got {got!r}")
+            raise ValueError(f"{where}: expected the state of a {name}, got {got!r}")
+        known = {"type", "hyperparameters", *self._buffers(), *self._extra_keys}
+        unexpected = sorted(str(key) for key in state if key not in known)
+        if unexpected:
+            raise ValueError(f"{where}: unexpected key(s) {', '.join(map(repr, unexpected))}; "
+                             f"a {name} state has {sorted(known)}")
         hyper = state.get("hyperparameters")
         if not isinstance(hyper, dict) or set(hyper) != set(self._hyperparameters()):
-            raise ValueError(f"{name}.load_state_dict: 'hyperparameters' must have the keys "
+            raise ValueError(f"{where}: 'hyperparameters' must have the keys "
                              f"{sorted(self._hyperparameters())}, got {hyper!r}")
         buffers = {}
         for key, current in self._buffers().items():
             buf = state.get(key)
             if not isinstance(buf, list) or len(buf) != len(current):
                 size = len(buf) if isinstance(buf, list) else type(buf).__name__
-                raise ValueError(f"{name}.load_state_dict: {key!r} must be a list of "
+                raise ValueError(f"{where}: {key!r} must be a list of "
                                  f"{len(current)} numbers (one per parameter), got {size}")
             for i, x in enumerate(buf):
                 if x is None and key in self._optional_buffers:
                     continue
-                _check_number(x, f"{name}.load_state_dict: {key}[{i}]", -math.inf)
+                _check_number(x, f"{where}: {key}[{i}]", -math.inf)
             buffers[key] = [None if x is None else float(x) for x in buf]
         extra = self._checked_extra(state)
-        probe = type(self)([Value(0.0)], **hyper)  # validates the hyperparameters
-        for key, value in {**probe._hyperparameters(), **buffers, **extra}.items():
+        try:  # the constructor validates the hyperparameters, types included
+            probe = type(self)([Value(0.0)], **hyper)
+        except (TypeError, ValueError) as error:
+            raise ValueError(f"{where}: hyperparameters: {error}") from None
+        # Take the probe's attributes, not the raw state: betas a tuple, numbers floats.
+        for key in self._hyperparameters():
+            setattr(self, key, getattr(probe, key))
+        for key, value in {**buffers, **extra}.items():
             setattr(self, key, value)
 
     _optional_buffers: Tuple[str, ...] = ()  # buffers that hold None before the first step
+    _extra_keys: Tuple[str, ...] = ()  # top-level state keys read by _checked_extra
 
     def _checked_extra(self, state: Dict[str, Any]) -> Dict[str, Any]:
         """Further state beyond hyperparameters and buffers, checked (subclasses add)."""
@@ -149,9 +181,9 @@ class SGD(Optimizer):
         self.momentum = _check_number(momentum, "SGD: momentum")
         self.dampening = _check_number(dampening, "SGD: dampening")
         self.weight_decay = _check_number(weight_decay, "SGD: weight_decay")
+        self.nesterov = _check_flag(nesterov, "SGD: nesterov")
         if nesterov and (self.momentum <= 0 or self.dampening != 0):
             raise ValueError("SGD: nesterov=True needs momentum > 0 and dampening = 0")
-        self.nesterov = bool(nesterov)
         # None until the first step, when the buffer starts as the gradient itself.
         self.momentum_buffer: List[Optional[float]] = [None] * len(self.params)
 
@@ -185,8 +217,11 @@ class Adam(Optimizer):
     Keeps running averages of the gradient (``exp_avg``) and of its square
     (``exp_avg_sq``) and steps by their ratio, so each parameter gets its own step
     size. ``weight_decay`` adds ``weight_decay * p`` to the gradient (L2, as in
-    ``torch.optim.Adam``); with ``decoupled=True`` it instead shrinks the parameter
-    by ``lr * weight_decay`` before the step (AdamW, ``torch.optim.AdamW``).
+    ``torch.optim.Adam``); with ``decoupled_weight_decay=True`` (torch's name) it
+    instead shrinks the parameter by ``lr * weight_decay`` before the step (AdamW,
+    ``torch.optim.AdamW``). ``decoupled=`` is a deprecated spelling of the same switch.
+
+    ``steps`` counts the steps taken (``state_dict()["step"]``, torch's key).
     """
 
     def __init__(
@@ -196,8 +231,17 @@ class Adam(Optimizer):
         betas: Tuple[float, float] = (0.9, 0.999),
         eps: float = 1e-8,
         weight_decay: float = 0.0,
-        decoupled: bool = False,
+        decoupled_weight_decay: bool = False,
+        *,
+        decoupled: Optional[bool] = None,
     ) -> None:
+        if decoupled is not None:
+            if decoupled_weight_decay is not False:
+                raise TypeError(f"{type(self).__name__}: give decoupled_weight_decay, not also "
+                                "its deprecated spelling decoupled")
+            warnings.warn("Adam(decoupled=...) is deprecated; use decoupled_weight_decay=... "
+                          "(torch.optim.Adam's name)", DeprecationWarning, stacklevel=2)
+            decoupled_weight_decay = decoupled
         super().__init__(params, lr)
         if not isinstance(betas, (tuple, list)) or len(betas) != 2:
             raise ValueError(f"{type(self).__name__}: betas must be a pair (beta1, beta2), "
@@ -206,13 +250,15 @@ class Adam(Optimizer):
                       _check_number(betas[1], "Adam: betas[1]", 0.0, 1.0))
         self.eps = _check_number(eps, "Adam: eps")
         self.weight_decay = _check_number(weight_decay, "Adam: weight_decay")
-        self.decoupled = bool(decoupled)
+        self.decoupled_weight_decay = _check_flag(decoupled_weight_decay,
+                                                  "Adam: decoupled_weight_decay")
         self.steps = 0
         self.exp_avg: List[float] = [0.0] * len(self.params)
         self.exp_avg_sq: List[float] = [0.0] * len(self.params)
 
     def step(self) -> None:
         lr, (beta1, beta2), eps, weight_decay = self.lr, self.betas, self.eps, self.weight_decay
+        decoupled = self.decoupled_weight_decay
         self.steps += 1
         step = self.steps
         # The same scalars torch computes once per parameter, in the same order.
@@ -225,7 +271,7 @@ class Adam(Optimizer):
         for i, p in enumerate(self.params):
             g = p.grad
             if weight_decay != 0:
-                if self.decoupled:
+                if decoupled:
                     p.data = p.data * (1 - lr * weight_decay)
                 else:
                     g = g + weight_decay * p.data
@@ -239,20 +285,23 @@ class Adam(Optimizer):
 
     def _hyperparameters(self) -> Dict[str, Any]:
         return {"lr": self.lr, "betas": list(self.betas), "eps": self.eps,
-                "weight_decay": self.weight_decay, "decoupled": self.decoupled}
+                "weight_decay": self.weight_decay,
+                "decoupled_weight_decay": self.decoupled_weight_decay}
 
     def _buffers(self) -> Dict[str, List[Optional[float]]]:
         return {"exp_avg": self.exp_avg, "exp_avg_sq": self.exp_avg_sq}
 
     def state_dict(self) -> Dict[str, Any]:
-        return {**super().state_dict(), "steps": self.steps}
+        return {**super().state_dict(), "step": self.steps}
+
+    _extra_keys = ("step",)
 
     def _checked_extra(self, state: Dict[str, Any]) -> Dict[str, Any]:
-        steps = state.get("steps")
-        if isinstance(steps, bool) or not isinstance(steps, int) or steps < 0:
-            raise ValueError(f"{type(self).__name__}.load_state_dict: 'steps' must be an "
-                             f"int >= 0, got {steps!r}")
-        return {"steps": steps}
+        step = state.get("step")
+        if isinstance(step, bool) or not isinstance(step, Integral) or step < 0:
+            raise ValueError(f"{type(self).__name__}.load_state_dict: 'step' (the number of "
+                             f"steps taken) must be an int >= 0, got {step!r}")
+        return {"steps": operator.index(step)}
 
 
 class AdamW(Adam):
@@ -266,9 +315,9 @@ class AdamW(Adam):
         eps: float = 1e-8,
         weight_decay: float = 1e-2,
     ) -> None:
-        super().__init__(params, lr, betas, eps, weight_decay, decoupled=True)
+        super().__init__(params, lr, betas, eps, weight_decay, decoupled_weight_decay=True)
 
     def _hyperparameters(self) -> Dict[str, Any]:
         hyper = super()._hyperparameters()
-        del hyper["decoupled"]
+        del hyper["decoupled_weight_decay"]
         return hyper

@@ -18,6 +18,7 @@ How a model's output becomes a class (``predict``, ``accuracy``, ``fit``):
 from __future__ import annotations
 
 import sys
+from numbers import Integral
 from typing import Any, Callable, Dict, List, Optional, Sequence, Tuple, Union
 
 from .data import batches
@@ -96,12 +97,14 @@ def fit(
     A tqdm progress bar shows them when ``progress`` is True, or by default (None)
     when running in a terminal or notebook.
     """
-    if isinstance(epochs, bool) or not isinstance(epochs, int) or epochs < 0:
+    if isinstance(epochs, bool) or not isinstance(epochs, Integral) or epochs < 0:
         raise ValueError(f"fit: epochs must be an int >= 0, got {epochs!r}")
+    epochs = int(epochs)
     loader = batches(X, y, len(X) if batch_size is None else batch_size,
                      shuffle=shuffle and batch_size is not None,
                      seed=seed)
-    classify = all(isinstance(t, int) and not isinstance(t, bool) for t in y)
+    # int class labels of any kind (numpy.int64 too); bools and floats are targets
+    classify = all(isinstance(t, Integral) and not isinstance(t, bool) for t in y)
     classes = _classes_for(y)
     keys = ["loss"] + ["accuracy"] * classify
     if val is not None:

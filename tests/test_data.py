@@ -5,6 +5,7 @@ from __future__ import annotations
 import math
 import random
 
+import numpy as np
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
@@ -107,10 +108,32 @@ def test_line_without_noise_is_exact():
     (lambda: make_blobs(1, centers=2), r"n_samples \(1\) must be at least the number of "),
     (lambda: make_blobs(10, box=(1, 1)), r"box must be \(low, high\) with low < high"),
     (lambda: make_line(10, x_range=(1, 0)), r"x_range must be \(low, high\) with low < high"),
+    (lambda: make_blobs(10, std=-1), r"std must be a finite number >= 0 \(a standard deviation\), "
+                                     r"got -1"),
+    (lambda: make_blobs(10, std=float("nan")), r"std must be a finite number >= 0"),
+    (lambda: make_moons(True), r"n_samples must be an int >= 2, got True"),
+    (lambda: make_spiral(10, n_classes=True), r"n_classes must be an int >= 1, got True"),
+    (lambda: make_blobs(10, centers=2, n_features=np.float64(2)),
+     r"n_features must be an int >= 1, got"),
 ])
 def test_bad_arguments_raise_clear_errors(call, message):
     with pytest.raises(ValueError, match=message):
         call()
+
+
+def test_numpy_integers_count_like_ints():
+    assert make_moons(np.int64(10), seed=0) == make_moons(10, seed=0)
+    assert make_moons(10, seed=np.int64(3)) == make_moons(10, seed=3)
+    assert make_spiral(np.int32(12), n_classes=np.int64(3), seed=0) == make_spiral(12, 3, seed=0)
+    assert make_blobs(np.int64(9), centers=np.int64(2), n_features=np.int64(3), seed=0) == \
+        make_blobs(9, centers=2, n_features=3, seed=0)
+    X, y = [[float(i)] for i in range(10)], list(range(10))
+    split = train_test_split(X, y, test_size=np.int64(3), seed=np.int64(0))
+    assert split == train_test_split(X, y, test_size=3, seed=0)
+    assert len(split[1]) == 3
+    loader = batches(X, y, np.int64(4), seed=np.int64(1))
+    assert epoch(loader) == epoch(batches(X, y, 4, seed=1))
+    assert type(loader.batch_size) is int
 
 
 # ----------------------------------------------------------------------- train_test_split
@@ -134,6 +157,8 @@ def test_train_test_split_sizes_pairs_and_reproducibility():
     (([[1.0]] * 4, [0] * 4, 4), r"test_size=4 leaves 4 of 4 samples for testing"),
     (([[1.0]] * 4, [0] * 4, 0), r"test_size=0 leaves 0 of 4"),
     (([[1.0]] * 4, [0] * 4, "half"), r"test_size must be a fraction in \(0, 1\) or a count"),
+    (([[1.0]] * 4, [0] * 4, True), r"test_size must be a fraction in \(0, 1\) or a count, "
+                                   r"got True"),
 ])
 def test_train_test_split_errors(args, message):
     with pytest.raises(ValueError, match=message):
@@ -200,6 +225,7 @@ def test_batches_copy_the_data():
 @pytest.mark.parametrize("args, kwargs, message", [
     (([[0]] * 3, [0] * 3, 0), {}, r"batch_size must be an int >= 1, got 0"),
     (([[0]] * 3, [0] * 3, 2.0), {}, r"batch_size must be an int >= 1, got 2.0"),
+    (([[0]] * 3, [0] * 3, True), {}, r"batch_size must be an int >= 1, got True"),
     (([[0]] * 3, [0] * 2, 1), {}, r"batches: X has 3 samples but y has 2"),
     (([], [], 1), {}, r"batches: got no samples"),
 ])

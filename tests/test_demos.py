@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import importlib.util
 import json
+import os
 import re
 import sys
 from pathlib import Path
@@ -34,6 +35,31 @@ def written_files(stdout):
     return [Path(line[len("wrote "):]) for line in stdout.splitlines() if line.startswith("wrote ")]
 
 
+GRAPHS = {"neuron_forward", "neuron_backward"}
+
+
+def check_neuron_graphs(paths):
+    """The two neuron drawings: SVG when a renderer is there, else DOT text.
+
+    CI sets CHAINRULE_REQUIRE_DOT, and then only real SVG will do: a broken or missing
+    renderer must fail the run, not fall back to .dot unnoticed.
+    """
+    graphs = {p.name: p for p in paths if p.stem in GRAPHS}
+    svg = {f"{stem}.svg" for stem in GRAPHS}
+    if os.environ.get("CHAINRULE_REQUIRE_DOT"):
+        assert set(graphs) == svg, (
+            f"CHAINRULE_REQUIRE_DOT is set, so the demo must render SVG, but it wrote "
+            f"{sorted(graphs)}")
+    else:
+        assert set(graphs) in (svg, {f"{stem}.dot" for stem in GRAPHS}), sorted(graphs)
+    for name, path in graphs.items():
+        head = path.read_bytes()[:200].lstrip()
+        if name.endswith(".svg"):
+            assert head.startswith((b"<?xml", b"<svg")), f"{path} is not SVG: {head[:40]!r}"
+        else:
+            assert head.startswith((b"digraph", b"strict digraph")), f"{path}: {head[:40]!r}"
+
+
 def test_default_run_reaches_full_training_accuracy_and_writes_everything(
         moons, tmp_path, capsys):
     """Exactly what `python3 tasks.py demo` does, into tmp_path: the README's claim."""
@@ -45,10 +71,8 @@ def test_default_run_reaches_full_training_accuracy_and_writes_everything(
     files = written_files(out)
     names = {p.name for p in files}
     assert {"decision_boundary.png", "training_curves.png", "model.json"} <= names
-    assert names - {"decision_boundary.png", "training_curves.png", "model.json"} in (
-        {"neuron_forward.svg", "neuron_backward.svg"},  # with a Graphviz renderer
-        {"neuron_forward.dot", "neuron_backward.dot"},  # without one
-    )
+    assert len(names) == 5
+    check_neuron_graphs(files)  # SVG with a renderer (required in CI), else DOT
     assert all(p.parent == tmp_path and p.stat().st_size > 0 for p in files)
     for png in ("decision_boundary.png", "training_curves.png"):
         assert (tmp_path / png).read_bytes()[:8] == PNG_MAGIC
@@ -96,20 +120,51 @@ def test_bad_flags_exit_with_a_message(moons, argv, message, capsys):
 
 
 def test_without_a_renderer_the_graphs_are_written_as_dot(moons, tmp_path, capsys, monkeypatch):
+    _broken_renderer(monkeypatch)
+    assert moons.main(["--steps", "1", "--hidden", "2", "--out", str(tmp_path)]) == 0
+    names = {p.name for p in written_files(capsys.readouterr().out)}
+    assert {"neuron_forward.dot", "neuron_backward.dot"} <= names
+    source = (tmp_path / "neuron_backward.dot").read_text()
+    assert source.startswith(("digraph", "strict digraph"))
+
+
+def _broken_renderer(monkeypatch):
+    """viz.save that cannot render: the demo falls back to writing .dot text."""
     from chainrule import viz
+
+    real_save = viz.save
 
     def no_renderer(graph, path, **kwargs):
         if Path(path).suffix != ".dot":
             raise viz.RendererNotFound("no dot here")
         return real_save(graph, path, **kwargs)
 
-    real_save = viz.save
     monkeypatch.setattr(viz, "save", no_renderer)
+
+
+def test_when_dot_is_required_a_dot_fallback_fails_the_check(moons, tmp_path, capsys,
+                                                             monkeypatch):
+    """In CI (CHAINRULE_REQUIRE_DOT) a renderer that falls back to .dot must not pass."""
+    _broken_renderer(monkeypatch)
     assert moons.main(["--steps", "1", "--hidden", "2", "--out", str(tmp_path)]) == 0
-    names = {p.name for p in written_files(capsys.readouterr().out)}
-    assert {"neuron_forward.dot", "neuron_backward.dot"} <= names
-    source = (tmp_path / "neuron_backward.dot").read_text()
-    assert source.startswith(("digraph", "strict digraph"))
+    files = written_files(capsys.readouterr().out)
+    monkeypatch.delenv("CHAINRULE_REQUIRE_DOT", raising=False)
+    check_neuron_graphs(files)  # a casual run: DOT text is fine
+    monkeypatch.setenv("CHAINRULE_REQUIRE_DOT", "1")
+    with pytest.raises(AssertionError, match="CHAINRULE_REQUIRE_DOT is set, so the demo must "
+                                             "render SVG"):
+        check_neuron_graphs(files)
+
+
+def test_an_svg_file_that_is_not_svg_fails_the_check(tmp_path, monkeypatch):
+    monkeypatch.setenv("CHAINRULE_REQUIRE_DOT", "1")
+    files = [tmp_path / "neuron_forward.svg", tmp_path / "neuron_backward.svg"]
+    files[0].write_text('<?xml version="1.0"?>\n<svg></svg>\n')
+    files[1].write_text("digraph { a -> b }\n")  # DOT text under an .svg name
+    with pytest.raises(AssertionError, match=r"neuron_backward.svg is not SVG"):
+        check_neuron_graphs(files)
+    files[1].write_text("<svg xmlns='http://www.w3.org/2000/svg'></svg>")
+    check_neuron_graphs(files)
 
 
 def test_without_viz_the_demo_still_runs(moons, tmp_path, capsys, monkeypatch):

@@ -6,12 +6,15 @@ import contextlib
 import gc
 import json
 import math
+import os
 import random
 import re
 
+import numpy as np
 import pytest
 
-from chainrule import Value, gradcheck, no_grad
+from chainrule import Value, engine, gradcheck, no_grad
+from chainrule import nn as chainrule_nn
 from chainrule.data import make_moons
 from chainrule.nn import (
     MLP,
@@ -20,6 +23,7 @@ from chainrule.nn import (
     Module,
     Neuron,
     binary_cross_entropy,
+    binary_cross_entropy_with_logits,
     cross_entropy,
     hinge,
     l2,
@@ -201,6 +205,32 @@ def test_inputs_may_be_numbers_or_values():
     assert n(2.0).data == n([2.0]).data == n(Value(2.0)).data
 
 
+def test_inputs_may_be_any_iterable():
+    model = MLP(2, [3, 2], seed=0)
+    expected = [o.data for o in model([1.0, 2.5])]
+    for x in ((1.0, 2.5), (v for v in [1.0, 2.5]), iter([1.0, 2.5]), np.array([1.0, 2.5]),
+              map(Value, [1.0, 2.5])):
+        assert [o.data for o in model(x)] == expected
+    layer, neuron = model.layers[0], model.layers[0].neurons[0]
+    assert [o.data for o in layer(v for v in [1.0, 2.5])] == [o.data for o in layer([1.0, 2.5])]
+    assert neuron(v for v in (1.0, 2.5)).data == neuron([1.0, 2.5]).data
+    with pytest.raises(ValueError, match="MLP expects 2 inputs, got 3"):
+        model(v for v in [1.0, 2.0, 3.0])
+
+
+@pytest.mark.parametrize("call, message", [
+    (lambda: MLP(2, [3, 1], seed=0)(None), r"MLP expects 2 inputs \(a list or other iterable "
+                                          r"of numbers or Values\), got None \(NoneType\)"),
+    (lambda: MLP(2, [3, 1], seed=0)(object), r"MLP expects 2 inputs .* got <class 'object'>"),
+    (lambda: MLP(2, [3, 1], seed=0)("ab"), r"MLP expects 2 inputs .* got 'ab' \(str\)"),
+    (lambda: Layer(3, 2, seed=0)(None), r"Layer expects 3 inputs .* got None"),
+    (lambda: Neuron(4, seed=0)(None), r"Neuron expects 4 inputs .* got None"),
+])
+def test_inputs_that_are_not_iterable_are_a_clear_type_error(call, message):
+    with pytest.raises(TypeError, match=message):
+        call()
+
+
 # ------------------------------------------------------------------------- bad arguments
 
 
@@ -220,6 +250,29 @@ def test_inputs_may_be_numbers_or_values():
 def test_bad_arguments_raise_clear_errors(make, message):
     with pytest.raises(ValueError, match=message):
         make()
+
+
+def test_numpy_integers_are_accepted_as_sizes_and_seeds(tmp_path):
+    model = MLP(np.int64(2), [np.int64(4), np.int32(1)], seed=np.int64(3))
+    assert datas(model) == datas(MLP(2, [4, 1], seed=3))
+    assert type(model.nin) is int and type(model.layers[0].neurons[0].nin) is int
+    model.save(tmp_path / "m.json")  # plain ints in the architecture: JSON can write them
+    assert datas(MLP.from_file(tmp_path / "m.json")) == datas(model)
+    assert datas(MLP(2, np.array([4, 1]), seed=3)) == datas(model)
+    assert len(Layer(np.int64(2), np.int64(3), seed=0).neurons) == 3
+    with pytest.raises(ValueError, match=r"nin \(the number of inputs\) must be a positive "
+                                         r"int, got True"):
+        Neuron(True)
+    with pytest.raises(ValueError, match=r"every layer width in nouts must be a positive int, "
+                                         r"got True"):
+        MLP(2, [True, 1])
+
+
+def test_fused_must_be_a_bool():
+    for make in (lambda: Neuron(2, fused="no"), lambda: Layer(2, 2, fused=0),
+                 lambda: MLP(2, [1], fused=None)):
+        with pytest.raises(TypeError, match=r"fused must be True or False, got"):
+            make()
 
 
 def test_bad_seed_is_a_type_error():
@@ -405,7 +458,30 @@ def _corrupt_files():
     def set_param(value):
         return edit(lambda d: d["parameters"].update({"layers.0.neurons.1.w.0": value}))
 
+    def options(value):
+        return edit(lambda d: d.update(options=value))
+
+    def nested_activation(depth):
+        brackets = "[" * depth + "]" * depth
+        return lambda t: t.replace('"activation": "relu"', '"activation": ' + brackets)
+
     return [
+        ("not UTF-8", lambda t: t.replace('"relu"', '"r\u00e9lu"').encode("latin-1"),
+         r"not a model file: not UTF-8 text \(invalid continuation byte at byte \d+\)"),
+        ("binary", lambda t: bytes(range(256)), r"not UTF-8 text"),
+        ("deeply nested", lambda t: "[" * 100_000 + "]" * 100_000,
+         r"not a model file: its JSON is nested too deeply"),
+        ("deeply nested inside", nested_activation(100_000),
+         r"not a model file: its JSON is nested too deeply"),
+        ("nested deep but parseable", nested_activation(500),
+         r"not a model file: its JSON is nested more than 16 levels deep"),
+        ("huge integer", lambda t: t.replace('"version": 1', '"version": 1' + "0" * 5000),
+         r"not valid JSON: .*integer"),
+        ("fused not a bool", options({"fused": "no"}),
+         r"option 'fused' must be true or false, got 'no' \(str\)"),
+        ("fused a number", options({"fused": 1}), r"option 'fused' must be true or false, got 1"),
+        ("options not an object", options([True]),
+         r"'options' must be a JSON object, got \[True\] \(list\)"),
         ("truncated", lambda t: t[: len(t) // 2], r"not valid JSON \(the file looks truncated\)"),
         ("empty", lambda t: "", r"not valid JSON \(the file looks truncated\)"),
         ("not JSON", lambda t: "layers.0.neurons.0.w.0 = 0.5\n", r"not valid JSON"),
@@ -445,7 +521,11 @@ def _corrupt_files():
 def test_a_bad_file_raises_and_leaves_the_model_as_it_was(tmp_path, case, corrupt, message):
     path = tmp_path / "model.json"
     MLP(2, [4, 1], seed=1).save(path)
-    path.write_text(corrupt(path.read_text()))
+    bad = corrupt(path.read_text())
+    if isinstance(bad, bytes):
+        path.write_bytes(bad)
+    else:
+        path.write_text(bad, encoding="utf-8")
     model = MLP(2, [4, 1], seed=0)
     model([1.0, 2.0]).backward()
     before, before_grads = datas(model), grads(model)
@@ -456,8 +536,54 @@ def test_a_bad_file_raises_and_leaves_the_model_as_it_was(tmp_path, case, corrup
     assert grads(model) == before_grads
     assert isinstance(info.value, ValueError)
     if case != "another activation":  # from_file builds whatever the file describes
-        with pytest.raises(ModelFileError):
+        with pytest.raises(ModelFileError, match=re.escape(str(path))):
             MLP.from_file(path)
+
+
+def test_from_file_refuses_an_unknown_option(tmp_path):
+    path = tmp_path / "model.json"
+    MLP(2, [4, 1], seed=1).save(path)
+    doc = json.loads(path.read_text())
+    doc["options"]["turbo"] = True
+    path.write_text(json.dumps(doc))
+    with pytest.raises(ModelFileError, match=r"cannot build MLP\(nin=2, nouts=\[4, 1\], "
+                                             r"activation='relu'\): .*'turbo'"):
+        MLP.from_file(path)
+
+
+def test_save_onto_a_directory_raises_and_leaves_no_temporary_file(tmp_path):
+    target = tmp_path / "model.json"
+    target.mkdir()
+    with pytest.raises(IsADirectoryError, match=r"cannot save the model to '.*model\.json': "
+                                                r"it is a directory"):
+        MLP(2, [1], seed=0).save(target)
+    assert [p.name for p in tmp_path.iterdir()] == ["model.json"]
+    assert target.is_dir() and not any(target.iterdir())
+
+
+def test_a_failed_save_leaves_no_temporary_file_and_keeps_the_old_file(tmp_path, monkeypatch):
+    path = tmp_path / "model.json"
+    MLP(2, [1], seed=0).save(path)
+    before = path.read_bytes()
+
+    def refuse(src, dst):
+        raise PermissionError(13, "Permission denied")
+
+    monkeypatch.setattr(os, "replace", refuse)
+    with pytest.raises(PermissionError, match=r"cannot save the model to '.*model\.json': "
+                                              r"Permission denied"):
+        MLP(2, [1], seed=1).save(path)
+    assert [p.name for p in tmp_path.iterdir()] == ["model.json"]
+    assert path.read_bytes() == before
+    monkeypatch.undo()
+
+    def interrupt(*args, **kwargs):
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(json, "dump", interrupt)
+    with pytest.raises(KeyboardInterrupt):
+        MLP(2, [1], seed=1).save(path)
+    assert [p.name for p in tmp_path.iterdir()] == ["model.json"]
 
 
 def test_saving_a_non_finite_parameter_is_refused(tmp_path):
@@ -516,6 +642,40 @@ def test_binary_cross_entropy_value_and_gradient():
                      verbose=False)
 
 
+def test_binary_cross_entropy_with_logits_is_the_primary_name_and_takes_logits():
+    z = vals(0.7, -1.2, 3.0)
+    loss = binary_cross_entropy_with_logits(z, [1, 0, 0.5])
+    assert loss.data == binary_cross_entropy(vals(0.7, -1.2, 3.0), [1, 0, 0.5]).data
+    # a logit of 0 is probability 0.5: log 2 whatever the target, not log(1/0)
+    assert close(binary_cross_entropy_with_logits(Value(0.0), 1).data, math.log(2))
+    assert "binary_cross_entropy_with_logits" in binary_cross_entropy.__doc__
+    assert "LOGITS" in binary_cross_entropy.__doc__
+    with pytest.raises(ValueError, match=r"binary_cross_entropy_with_logits: targets must be "
+                                         r"numbers in \[0, 1\], got 2 at index 0"):
+        binary_cross_entropy_with_logits(vals(1.0), [2])
+
+
+def test_binary_cross_entropy_with_logits_matches_torch(torch):
+    logits, targets = [0.7, -1.2, 3.0, 1000.0, -1000.0], [1.0, 0.0, 0.25, 0.0, 1.0]
+    zs = vals(*logits)
+    ours = binary_cross_entropy_with_logits(zs, targets)
+    ours.backward()
+    t = torch.tensor(logits, dtype=torch.float64, requires_grad=True)
+    theirs = torch.nn.functional.binary_cross_entropy_with_logits(
+        t, torch.tensor(targets, dtype=torch.float64))
+    theirs.backward()
+    assert close(ours.data, theirs.item())
+    assert all(close(z.grad, g) or abs(z.grad - g) < 1e-15 for z, g in zip(zs, t.grad.tolist()))
+
+
+def test_bce_reuses_the_engines_sigmoid():
+    assert chainrule_nn._sigmoid is engine._sigmoid  # one implementation, not two
+    for x in (-800.0, -3.5, -1e-300, 0.0, 0.25, 40.0, 800.0):
+        z, s = Value(x), Value(x)
+        binary_cross_entropy_with_logits(z, 0).backward()
+        assert z.grad == s.sigmoid().data  # d/dz = sigmoid(z) - 0, bit for bit
+
+
 def test_binary_cross_entropy_is_stable_at_large_logits():
     z = vals(1000.0, -1000.0, 1000.0, -1000.0)
     loss = binary_cross_entropy(z, [1, 0, 0, 1])
@@ -568,6 +728,45 @@ def test_cross_entropy_is_stable_at_large_logits():
     assert loss.data == 2000.0
     loss.backward()
     assert [v.grad for v in z] == [1.0, 0.0, -1.0]
+
+
+@pytest.mark.parametrize("loss, preds, targets", [
+    (mse, [0.5, -0.2], [1.0, 0.0]),
+    (binary_cross_entropy_with_logits, [0.5, -0.2], [1, 0]),
+    (binary_cross_entropy, [0.5, -0.2], [1, 0]),
+    (hinge, [0.5, -0.2], [1, -1]),
+    (cross_entropy, [0.5, -0.2], 1),
+    (cross_entropy, [[0.5, -0.2], [1.0, 2.0]], [1, 0]),
+], ids=["mse", "bce_with_logits", "bce", "hinge", "cross_entropy", "cross_entropy_batch"])
+def test_losses_accept_plain_numbers_like_values(loss, preds, targets):
+    def as_values(x):
+        return [as_values(v) for v in x] if isinstance(x, list) else Value(x)
+
+    from_numbers = loss(preds, targets)
+    assert isinstance(from_numbers, Value)
+    assert from_numbers.data == loss(as_values(preds), targets).data
+    assert from_numbers.data == loss(np.array(preds), targets).data  # numpy floats too
+    mixed = loss([preds[0], as_values(preds[1])], targets)  # gradients still reach Values
+    assert mixed.data == from_numbers.data
+
+
+def test_losses_accept_one_plain_number():
+    assert hinge(0.5, 1).data == 0.5
+    assert hinge(np.float64(-0.5), np.int64(-1)).data == 0.5
+    assert mse(3.0, 1.0).data == 4.0
+    assert close(binary_cross_entropy_with_logits(0.0, 1).data, math.log(2))
+
+
+def test_cross_entropy_accepts_numpy_integer_targets():
+    zs = vals(1.0, 2.0, 3.0)
+    assert cross_entropy(zs, np.int64(1)).data == cross_entropy(zs, 1).data
+    batch = [vals(1.0, 2.0), vals(0.5, -0.5)]
+    assert cross_entropy(batch, np.array([1, 0])).data == cross_entropy(batch, [1, 0]).data
+    with pytest.raises(ValueError, match=r"target must be a class index in \[0, 2\] for 3 "
+                                         r"logits, got True"):
+        cross_entropy(zs, True)
+    with pytest.raises(ValueError, match=r"for 3 logits, got (np\.int64\()?3"):
+        cross_entropy(zs, np.int64(3))
 
 
 def test_l2_penalty():

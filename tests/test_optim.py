@@ -53,7 +53,8 @@ CASES = {
     "adam_betas_eps": ("Adam", {"lr": 0.1, "betas": (0.5, 0.9), "eps": 1e-6}),
     "adam_betas_over_half": ("Adam", {"lr": 0.1, "betas": (0.3, 0.2)}),  # lerp's 2nd form
     "adam_weight_decay": ("Adam", {"lr": 0.1, "weight_decay": 0.1}),
-    "adam_decoupled": ("Adam", {"lr": 0.1, "weight_decay": 0.1, "decoupled": True}),
+    "adam_decoupled": ("Adam", {"lr": 0.1, "weight_decay": 0.1,
+                                "decoupled_weight_decay": True}),
     "adamw": ("AdamW", {"lr": 0.1}),
 }
 OURS = {"SGD": SGD, "Adam": Adam, "AdamW": AdamW}
@@ -63,14 +64,6 @@ def start(seed: int):
     rng = random.Random(seed)
     return ([rng.uniform(-2, 2) for _ in range(N_PARAMS)],
             [rng.uniform(-2, 2) for _ in range(N_PARAMS)])
-
-
-def torch_kwargs(kwargs):
-    """chainrule's Adam(decoupled=True) is torch's Adam(decoupled_weight_decay=True)."""
-    kwargs = dict(kwargs)
-    if "decoupled" in kwargs:
-        kwargs["decoupled_weight_decay"] = kwargs.pop("decoupled")
-    return kwargs
 
 
 def chainrule_trajectory(name, seed):
@@ -94,7 +87,7 @@ def torch_trajectory(torch, name, seed):
     cls, kwargs = CASES[name]
     init, centers = start(seed)
     params = [torch.tensor(x, dtype=torch.float64, requires_grad=True) for x in init]
-    opt = getattr(torch.optim, cls)(params, foreach=False, **torch_kwargs(kwargs))
+    opt = getattr(torch.optim, cls)(params, foreach=False, **kwargs)  # torch's own names
     out = []
     for k in range(STEPS):
         if k in LR_CHANGE:
@@ -138,7 +131,7 @@ SEEDS = (0, 1, 2)
 @pytest.fixture(scope="module")
 def portable_torch_reference(torch):
     """torch's trajectories from its portable kernels, computed once in a subprocess."""
-    runs = {f"{name}/{seed}": (cls, torch_kwargs(kwargs), *start(seed))
+    runs = {f"{name}/{seed}": (cls, kwargs, *start(seed))
             for name, (cls, kwargs) in CASES.items() for seed in SEEDS}
     spec = {"runs": runs, "steps": STEPS, "lr_change": {str(k): v for k, v in LR_CHANGE.items()}}
     env = {**os.environ, "ATEN_CPU_CAPABILITY": "default"}
@@ -252,10 +245,44 @@ def test_lr_is_a_settable_attribute():
     (lambda p: Adam(p + p), ValueError, r"Adam: parameter 1 appears twice in the list"),
     (lambda p: SGD(MLP(2, [1], seed=0), lr=0.1), TypeError,
      r"params must be a list of Values, got MLP \(did you mean model.parameters\(\)\?\)"),
+    (lambda p: SGD([p[0] * 2], lr=0.1), ValueError,
+     r"SGD: parameter 0 is not a leaf: it was computed \(by '\*'\) from other Values"),
+    (lambda p: Adam([*p, p[0].tanh()]), ValueError, r"Adam: parameter 1 is not a leaf"),
+    (lambda p: SGD(p, lr=0.1, momentum=0.9, nesterov="false"), TypeError,
+     r"SGD: nesterov must be True or False, got 'false' \(str\)"),
+    (lambda p: SGD(p, lr=0.1, momentum=0.9, nesterov=1), TypeError,
+     r"SGD: nesterov must be True or False, got 1 \(int\)"),
+    (lambda p: Adam(p, decoupled_weight_decay="yes"), TypeError,
+     r"Adam: decoupled_weight_decay must be True or False, got 'yes'"),
 ])
 def test_bad_arguments_raise_clear_errors(make, error, message):
     with pytest.raises(error, match=message):
         make([Value(1.0)])
+
+
+def test_a_value_computed_under_no_grad_is_a_leaf_and_may_be_optimized():
+    from chainrule import no_grad
+
+    with no_grad():
+        p = Value(1.0) * 2
+    SGD([p], lr=0.1)  # no graph was recorded: p is a leaf, like a detached tensor
+
+
+def test_decoupled_weight_decay_is_torchs_name_and_decoupled_is_deprecated():
+    init, _ = start(0)
+    new = Adam([Value(x) for x in init], lr=0.1, weight_decay=0.1, decoupled_weight_decay=True)
+    assert new.decoupled_weight_decay is True
+    with pytest.warns(DeprecationWarning, match=r"Adam\(decoupled=\.\.\.\) is deprecated; "
+                                                r"use decoupled_weight_decay"):
+        old = Adam([Value(x) for x in init], lr=0.1, weight_decay=0.1, decoupled=True)
+    assert old.decoupled_weight_decay is True
+    assert old.state_dict() == new.state_dict()
+    assert "decoupled_weight_decay" in new.state_dict()["hyperparameters"]
+    with pytest.raises(TypeError, match=r"give decoupled_weight_decay, not also its deprecated"):
+        Adam([Value(1.0)], decoupled_weight_decay=True, decoupled=True)
+    assert AdamW([Value(1.0)]).decoupled_weight_decay is True
+    with pytest.raises(TypeError, match="decoupled"):
+        AdamW([Value(1.0)], decoupled_weight_decay=False)
 
 
 # -------------------------------------------------------------------------------- state
@@ -305,11 +332,28 @@ def test_sgd_state_before_the_first_step_has_empty_buffers():
     (lambda s: s.update(exp_avg=[0.0, None]), r"exp_avg\[1\] must be a finite number"),
     (lambda s: s["hyperparameters"].update(lr=-1.0), r"lr \(the learning rate\)"),
     (lambda s: s["hyperparameters"].pop("eps"), r"'hyperparameters' must have the keys"),
-    (lambda s: s.update(steps=-1), r"'steps' must be an int >= 0, got -1"),
+    (lambda s: s.update(step=-1), r"'step' \(the number of steps taken\) must be an int "
+                                  r">= 0, got -1"),
+    (lambda s: s.update(step=1.5), r"'step' .* must be an int >= 0, got 1.5"),
+    (lambda s: s.update(step=True), r"'step' .* must be an int >= 0, got True"),
+    (lambda s: s.update(steps=s.pop("step")), r"unexpected key\(s\) 'steps'"),
+    (lambda s: s.update(extra=1), r"unexpected key\(s\) 'extra'"),
+    (lambda s: s["hyperparameters"].update(decoupled_weight_decay="false"),
+     r"Adam.load_state_dict: hyperparameters: Adam: decoupled_weight_decay must be True or "
+     r"False, got 'false'"),
+    (lambda s: s["hyperparameters"].update(decoupled_weight_decay=0),
+     r"decoupled_weight_decay must be True or False, got 0"),
+    (lambda s: s["hyperparameters"].update(betas="0.9, 0.999"), r"betas must be a pair"),
+    (lambda s: s["hyperparameters"].update(betas=[0.9, 0.99, 0.999]), r"betas must be a pair"),
+    (lambda s: s["hyperparameters"].update(betas=[0.9, "0.999"]),
+     r"betas\[1\] must be a finite number in \[0, 1\), got '0.999'"),
+    (lambda s: s["hyperparameters"].update(betas=[True, 0.999]), r"betas\[0\] .* got True"),
+    (lambda s: s["hyperparameters"].update(eps="1e-8"), r"eps must be a finite number"),
+    (lambda s: s.update(exp_avg=[0.0, True]), r"exp_avg\[1\] must be a finite number"),
 ])
 def test_load_state_dict_checks_everything_first(edit, message):
     params = [Value(1.0), Value(2.0)]
-    opt = Adam(params, lr=0.1)
+    opt = Adam(params, lr=0.1, betas=(0.8, 0.99))
     for p in params:
         p.grad = 1.0
     opt.step()
@@ -320,3 +364,49 @@ def test_load_state_dict_checks_everything_first(edit, message):
         opt.load_state_dict(state)
     assert json.dumps(opt.state_dict()) == before
     assert math.isfinite(opt.exp_avg[0])
+    assert opt.betas == (0.8, 0.99) and opt.steps == 1
+
+
+@pytest.mark.parametrize("edit, message", [
+    (lambda s: s["hyperparameters"].update(nesterov="false"),
+     r"SGD.load_state_dict: hyperparameters: SGD: nesterov must be True or False, "
+     r"got 'false' \(str\)"),
+    (lambda s: s["hyperparameters"].update(nesterov=1), r"nesterov must be True or False, got 1"),
+    (lambda s: s["hyperparameters"].update(nesterov=None), r"nesterov must be True or False"),
+    (lambda s: s["hyperparameters"].update(momentum=True), r"SGD: momentum .* got True"),
+    (lambda s: s["hyperparameters"].update(momentum=0.0),
+     r"nesterov=True needs momentum > 0 and dampening = 0"),
+    (lambda s: s.update(momentum_buffer=[0.5, "0.5"]), r"momentum_buffer\[1\] must be a finite"),
+    (lambda s: s.update(momentum_buffer=[0.5, False]), r"momentum_buffer\[1\] .* got False"),
+    (lambda s: s.update(step=3), r"unexpected key\(s\) 'step'"),
+])
+def test_sgd_load_state_dict_checks_types_strictly(edit, message):
+    params = [Value(1.0), Value(2.0)]
+    opt = SGD(params, lr=0.1, momentum=0.9, nesterov=True)
+    for p in params:
+        p.grad = 1.0
+    opt.step()
+    before = json.dumps(opt.state_dict())
+    state = json.loads(before)
+    edit(state)
+    with pytest.raises(ValueError, match=message):
+        opt.load_state_dict(state)
+    assert json.dumps(opt.state_dict()) == before
+    assert opt.nesterov is True
+
+
+def test_state_round_trips_through_json_with_the_same_types():
+    opt = Adam([Value(1.0)], lr=0.1, betas=(0.5, 0.9))
+    opt.params[0].grad = 1.0
+    opt.step()
+    state = opt.state_dict()
+    assert state["step"] == 1 and "steps" not in state  # torch's key
+    fresh = Adam([Value(1.0)])
+    fresh.load_state_dict(json.loads(json.dumps(state)))  # JSON turns the tuple into a list
+    assert type(fresh.betas) is tuple and fresh.betas == (0.5, 0.9)
+    assert fresh.steps == 1 and type(fresh.steps) is int
+    assert fresh.decoupled_weight_decay is False
+    assert fresh.state_dict() == state
+    sgd = SGD([Value(1.0)], lr=1)
+    sgd.load_state_dict(json.loads(json.dumps(SGD([Value(1.0)], lr=2, momentum=0.5).state_dict())))
+    assert type(sgd.lr) is float and sgd.lr == 2.0 and sgd.nesterov is False

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import numpy as np
 import pytest
 
 from chainrule import Value
@@ -146,6 +147,27 @@ def test_fit_regression_has_no_accuracy_and_schedule_sets_lr():
     assert set(history) == {"loss"}
     assert seen == list(range(40)) and opt.lr == 0.5 * 0.99**39
     assert history["loss"][-1] < 1e-3 < history["loss"][0]
+
+
+def test_fit_with_numpy_labels_keeps_the_accuracy_metric():
+    def run(X, y, epochs):
+        model = MLP(2, [4, 1], seed=0)
+        return fit(model, X, y, hinge, SGD(model.parameters(), lr=0.1), epochs=epochs,
+                   val=(X, y), progress=False)
+
+    plain = run(X, YPM, 5)
+    assert set(plain) == {"loss", "accuracy", "val_loss", "val_accuracy"}
+    assert run(np.array(X), np.array(YPM), np.int64(5)) == plain
+    assert run(X, [np.int64(t) for t in YPM], 5) == plain
+
+
+def test_fit_with_float_targets_has_no_accuracy_and_epochs_may_not_be_bool():
+    model = MLP(2, [4, 1], seed=0)
+    history = fit(model, X, [float(t) for t in YPM], mse, SGD(model.parameters(), lr=0.01),
+                  epochs=2, progress=False)
+    assert set(history) == {"loss"}
+    with pytest.raises(ValueError, match="fit: epochs must be an int >= 0, got True"):
+        fit(model, X, YPM, hinge, SGD(model.parameters(), lr=0.1), epochs=True)
 
 
 def test_fit_progress_bar(capsys):
