@@ -400,11 +400,7 @@ class Value:
                     node._grad_fn(node, node.grad)
         except TypeError:
             if node._grad_fn is None:
-                raise TypeError(
-                    f"{node!r}, made by op {node._op!r}, has inputs but no _backward: "
-                    "set out._backward = _backward, where _backward(grad) adds "
-                    "(local derivative) * grad to each input's .grad"
-                ) from None
+                raise _missing_step(node) from None
             raise
 
     def backward_order(self) -> List[Value]:
@@ -462,6 +458,14 @@ class Value:
     def __repr__(self) -> str:
         label = f", label={self.label!r}" if self.label else ""
         return f"Value(data={self.data}, grad={self.grad}{label})"
+
+
+def _missing_step(node: Value) -> TypeError:
+    return TypeError(
+        f"{node!r}, made by op {node._op!r}, has inputs but no _backward: "
+        "set out._backward = _backward, where _backward(grad) adds "
+        "(local derivative) * grad to each input's .grad"
+    )
 
 
 def _compared(other: Any, op: str) -> float:

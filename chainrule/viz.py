@@ -57,7 +57,7 @@ except ImportError as _error:  # pragma: no cover - exercised only without the e
         "(or pip install graphviz)"
     ) from _error
 
-from .engine import Value
+from .engine import Value, _missing_step
 
 __all__ = [
     "draw_dot",
@@ -449,11 +449,7 @@ def _run_step(node: Value, grad: float) -> None:
     """
     step = node._grad_fn
     if step is None:
-        raise TypeError(
-            f"{node!r}, made by op {node._op!r}, has inputs but no _backward: "
-            "set out._backward = _backward, where _backward(grad) adds "
-            "(local derivative) * grad to each input's .grad"
-        )
+        raise _missing_step(node)
     step(node, grad)
 
 
