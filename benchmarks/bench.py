@@ -192,6 +192,16 @@ class TorchEngine:
     def scalar(self, x: float) -> Any:
         return self.torch.tensor(x, dtype=self.torch.float64, requires_grad=True)
 
+    def _sgd_step(self, loss: Any, params: List[Any], k: int) -> float:
+        """zero_grad, backward and micrograd's SGD update with its decaying lr."""
+        for p in params:
+            p.grad = None
+        loss.backward()
+        with self.torch.no_grad():
+            for p in params:
+                p -= (1.0 - 0.9 * k / 100) * p.grad
+        return loss.item()
+
     def moons_step(self, points: int) -> Callable[[int], float]:
         torch = self.torch
         random.seed(1337)
@@ -215,13 +225,7 @@ class TorchEngine:
                         h = torch.relu(h)
                 data_loss = torch.relu(1 - yt * h[:, 0]).mean()
                 loss = data_loss + 1e-4 * sum((p * p).sum() for p in params)
-                for p in params:
-                    p.grad = None
-                loss.backward()
-                with torch.no_grad():
-                    for p in params:
-                        p -= (1.0 - 0.9 * k / 100) * p.grad
-                return loss.item()
+                return self._sgd_step(loss, params, k)
 
             return step
 
@@ -243,13 +247,7 @@ class TorchEngine:
             scores = [forward(x) for x in inputs]
             losses = [torch.relu(1 + -yi * s) for yi, s in zip(y, scores)]
             loss = sum(losses) * (1.0 / len(losses)) + 1e-4 * sum(p * p for p in params)
-            for p in params:
-                p.grad = None
-            loss.backward()
-            with torch.no_grad():
-                for p in params:
-                    p -= (1.0 - 0.9 * k / 100) * p.grad
-            return loss.item()
+            return self._sgd_step(loss, params, k)
 
         return step
 
