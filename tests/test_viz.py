@@ -40,8 +40,11 @@ from chainrule.viz import (
     draw_dot,
     find_renderer,
     local_derivatives,
+    render,
     save,
+    style,
 )
+from chainrule.viz.animate import _steady_frames
 
 SNAPSHOTS = Path(__file__).parent / "snapshots" / "viz"
 ROOT = Path(__file__).resolve().parents[1]
@@ -168,7 +171,7 @@ def no_renderer(monkeypatch, tmp_path):
     """A world without dot and graphviz-pure: empty PATH, no scripts dir, no env var."""
     monkeypatch.delenv("CHAINRULE_DOT", raising=False)
     monkeypatch.setenv("PATH", str(tmp_path))
-    monkeypatch.setattr(viz, "_scripts_dir", lambda: None)
+    monkeypatch.setattr(render, "_scripts_dir", lambda: None)
     assert find_renderer() is None
 
 
@@ -336,7 +339,7 @@ def test_both_view_draws_each_edge_once_with_a_data_and_a_gradient_line():
     by_pair = {(a, b): e for a, b, e in edges}
     edge = by_pair[(ids["x1"], f"op{ids['x1*w1'][1:]}")]
     assert edge["label"] == "-3" and edge["dir"] == "both"
-    assert edge["color"] == f"{viz.DATA_COLOR}:{viz.GRAD_COLOR}"
+    assert edge["color"] == f"{style.DATA_COLOR}:{style.GRAD_COLOR}"
     assert len(edges) == len(by_pair)
 
 
@@ -371,13 +374,13 @@ def test_colours_tell_inputs_parameters_intermediates_and_the_output():
     nodes, _ = parse(draw_dot(out, params=params).source)
     ids = ids_by_label(nodes)
     fill = {name: nodes[i]["fillcolor"] for name, i in ids.items()}
-    assert fill["w0"] == fill["b"] == viz.KINDS["parameter"][0]
-    assert fill["x0"] == viz.KINDS["input"][0]
-    assert fill["out"] == viz.KINDS["output"][0]
-    assert nodes["v7"]["fillcolor"] == viz.KINDS["intermediate"][0]
+    assert fill["w0"] == fill["b"] == style.KINDS["parameter"][0]
+    assert fill["x0"] == style.KINDS["input"][0]
+    assert fill["out"] == style.KINDS["output"][0]
+    assert nodes["v7"]["fillcolor"] == style.KINDS["intermediate"][0]
     # no params: labels starting with w or b are not taken to be parameters
     nodes, _ = parse(draw_dot(out).source)
-    assert nodes[ids["w0"]]["fillcolor"] == viz.KINDS["input"][0]
+    assert nodes[ids["w0"]]["fillcolor"] == style.KINDS["input"][0]
     # the legend names the kinds drawn
     source = draw_dot(out, params=params).source
     assert ">parameter<" in source and ">input<" in source
@@ -391,9 +394,9 @@ def test_shading_by_grad():
     nodes, _ = parse(draw_dot(out, shade=True).source)
     ids = ids_by_label(nodes)
     # |grad| of w1 is |x1| = 2, the largest: full shade; b has grad 1: half; x2.grad = 2
-    assert nodes[ids["w1"]]["fillcolor"] == viz._blend(1.0)
-    assert nodes[ids["b"]]["fillcolor"] == viz._blend(0.5)
-    assert nodes[ids["w1"]]["color"] == viz.KINDS["input"][1]  # the kind stays in the border
+    assert nodes[ids["w1"]]["fillcolor"] == style._blend(1.0)
+    assert nodes[ids["b"]]["fillcolor"] == style._blend(0.5)
+    assert nodes[ids["w1"]]["color"] == style.KINDS["input"][1]  # the kind stays in the border
     assert "larger |grad|" in draw_dot(out, shade=True).source
 
 
@@ -613,7 +616,7 @@ def test_find_renderer_order(monkeypatch, tmp_path):
 
     monkeypatch.delenv("CHAINRULE_DOT", raising=False)
     monkeypatch.setenv("PATH", str(path_dir))
-    monkeypatch.setattr(viz, "_scripts_dir", lambda: str(scripts))
+    monkeypatch.setattr(render, "_scripts_dir", lambda: str(scripts))
     assert find_renderer() is None
     in_scripts = program(scripts, "graphviz-pure")  # a Jupyter kernel's unactivated venv
     assert find_renderer() == in_scripts
@@ -664,7 +667,7 @@ def test_graphviz_pure_is_found_without_dot_on_path(monkeypatch, tmp_path):
     program = graphviz_pure()
     monkeypatch.delenv("CHAINRULE_DOT", raising=False)
     monkeypatch.setenv("PATH", str(tmp_path))  # no dot, and no activated venv
-    monkeypatch.setattr(viz, "_scripts_dir", lambda: str(Path(program).parent))
+    monkeypatch.setattr(render, "_scripts_dir", lambda: str(Path(program).parent))
     assert find_renderer() == program
     bundle = draw_dot(lecture()["o"])._repr_mimebundle_()
     assert "<svg" in bundle["image/svg+xml"]
@@ -878,7 +881,7 @@ def test_step_snapshots_and_captions_for_the_lecture_neuron():
     # a frame marks the current node, greys the pending ones, keeps done ones as they are
     nodes, _ = parse(by_node[g["x1w1"]].draw().source)
     ids = ids_by_label(nodes)
-    assert nodes[ids["x1*w1"]]["color"] == viz.GRAD_COLOR
+    assert nodes[ids["x1*w1"]]["color"] == style.GRAD_COLOR
     assert nodes[ids["x1"]]["style"] == "filled,dashed" and "fontcolor" not in nodes[ids["x1"]]
     assert nodes[ids["x1"]]["label"] == "{x1|data 2|grad -1.5}"  # just received
     assert "style" not in nodes[ids["o"]]  # done
@@ -989,10 +992,10 @@ def test_animate_gif_has_one_frame_per_step_and_a_steady_layout(use_dot, tmp_pat
     # every frame lays out the same: the same SVG size from the first step to the last
     out, params = neuron(fused=False)
     steps = list(backward_steps(out))
-    frames = viz._steady_frames(steps, "LR", ".4g", params)
+    frames = _steady_frames(steps, "LR", ".4g", params)
     sources = [s.draw(_frame=f, params=params).source for s, f in zip(steps, frames)]
     header = re.compile(rb'<svg width="([\d.]+)pt" height="([\d.]+)pt"')
-    sizes = {header.search(viz._render(source, "svg")).groups() for source in sources}
+    sizes = {header.search(render._render(source, "svg")).groups() for source in sources}
     assert len(sizes) == 1
 
 
@@ -1038,7 +1041,7 @@ def test_tiny_mlp_loss_on_two_points(use_dot):
     nodes, edges = parse(g.source)
     labels = [n["label"] for k, n in nodes.items() if k.startswith("v")]
     assert sum(label.startswith("{w.0|") for label in labels) == 4  # named by the model
-    assert sum(n["fillcolor"] == viz.KINDS["parameter"][0] for n in nodes.values()
+    assert sum(n["fillcolor"] == style.KINDS["parameter"][0] for n in nodes.values()
                if "fillcolor" in n) == len(model.parameters())
     # 40 values: past EDGE_LABEL_LIMIT the local derivatives are left off, and said so
     assert not any("label" in e for _, _, e in edges if e.get("dir") == "both")
@@ -1067,7 +1070,7 @@ def test_in_a_jupyter_kernel_svg_then_dot_text_with_one_warning(dot_program):
         "from chainrule import viz\n"
         "os.environ['PATH'] = ''\n"
         "os.environ.pop('CHAINRULE_DOT', None)\n"
-        "viz._scripts_dir = lambda: None\n"
+        "viz.render._scripts_dir = lambda: None\n"
         "draw_dot(y)",
         "draw_dot(y, view='forward')",
     ]
