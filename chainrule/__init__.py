@@ -1,6 +1,7 @@
 """chainrule: a scalar autograd engine for learning and teaching how neural networks train."""
 
-from .engine import Value, enable_grad, is_grad_enabled, no_grad
+from .engine import Value
+from .grad_mode import enable_grad, is_grad_enabled, no_grad
 from .gradcheck import gradcheck
 
 __version__ = "0.1.0"

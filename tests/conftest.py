@@ -7,7 +7,6 @@ from collections import Counter
 
 import pytest
 from hypothesis import settings
-
 from support import require
 
 # One profile for every property test (minitorch's pattern); CI and users share it.

@@ -11,9 +11,9 @@ import numpy as np
 import pytest
 from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
+from strategies import away_from_zero, finite, programs, run_program
 
 from chainrule import Value, enable_grad, gradcheck, is_grad_enabled, no_grad
-from strategies import away_from_zero, finite, positive, programs, run_program
 
 # ----------------------------------------------------------------------------- helpers
 
@@ -215,13 +215,12 @@ def test_comparisons_use_data_and_equality_is_identity():
     assert len({a, b}) == 2 and {a: 1}[a] == 1
     with pytest.raises(TypeError, match="cannot compare Value < str"):
         a < "x"  # noqa: B015
-    assert float(a) == 1.0
 
 
 # --------------------------------------------------------- property tests: every op
 
 
-@settings(max_examples=60, deadline=None)
+@settings(max_examples=60)
 @given(x=finite)
 @pytest.mark.parametrize(
     "f",
@@ -241,7 +240,7 @@ def test_smooth_ops_match_central_differences(f, x):
     check(f, x)
 
 
-@settings(max_examples=60, deadline=None)
+@settings(max_examples=60)
 @given(x=away_from_zero)
 @pytest.mark.parametrize(
     "f",
@@ -252,7 +251,7 @@ def test_ops_with_a_kink_or_pole_at_zero_match_central_differences(f, x):
     check(f, x)
 
 
-@settings(max_examples=60, deadline=None)
+@settings(max_examples=60)
 @given(a=finite, b=away_from_zero)
 @pytest.mark.parametrize(
     "f",
@@ -263,14 +262,14 @@ def test_binary_ops_match_central_differences(f, a, b):
     check(f, a, b)
 
 
-@settings(max_examples=60, deadline=None)
+@settings(max_examples=60)
 @given(a=st.floats(0.1, 5), b=st.floats(-3, 3))
 def test_value_power_matches_central_differences(a, b):
     check(lambda a, b: a**b, a, b)
     check(lambda b: 2.5**b, b)
 
 
-@settings(max_examples=40, deadline=None)
+@settings(max_examples=40)
 @given(ws=st.lists(finite, min_size=1, max_size=6), data=st.data())
 def test_sum_and_dot_match_central_differences(ws, data):
     xs = data.draw(st.lists(finite, min_size=len(ws), max_size=len(ws)))
@@ -390,7 +389,9 @@ def test_backward_steps_hold_no_reference_to_their_output():
         step = getattr(step, "closure", step)
         cells = getattr(step, "__closure__", None) or ()
         assert all(cell.cell_contents is not node for cell in cells)
-    assert any(getattr(n._grad_fn, "__closure__", None) for n in out.backward_order())  # **2
+        assert node not in gc.get_referents(node._grad_fn)
+    powers = [n for n in out.backward_order() if n._op == "**2"]
+    assert len(powers) == 1 and powers[0]._grad_fn.exponent == 2.0  # the step keeps n, not out
 
 
 # ---------------------------------------------------------------------------- no_grad
@@ -543,7 +544,7 @@ def build_ours(program, limit, margin):
     return nodes, root
 
 
-@settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.filter_too_much])
+@settings(max_examples=300, suppress_health_check=[HealthCheck.filter_too_much])
 @given(program=programs())
 def test_random_dags_match_central_differences(program):
     nodes, root = build_ours(program, limit=1e3, margin=1e-2)
@@ -560,7 +561,7 @@ def test_random_dags_match_central_differences(program):
     assert result, str(result)
 
 
-@settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.filter_too_much])
+@settings(max_examples=300, suppress_health_check=[HealthCheck.filter_too_much])
 @given(program=programs())
 def test_random_dags_match_pytorch_in_float64(program, torch):
     nodes, root = build_ours(program, limit=1e6, margin=1e-3)
@@ -613,7 +614,10 @@ def test_the_lecture_step_by_step_backward_runs_unchanged():
     x1w1._backward()
     assert n.grad == pytest.approx(0.5) and b.grad == pytest.approx(0.5)
     assert x1.grad == pytest.approx(-1.5) and w1.grad == pytest.approx(1.0)
-    assert Value(1.0)._backward() is None  # a leaf's step does nothing
+    leaf = Value(1.0)
+    leaf.grad = 0.25
+    leaf._backward()  # a leaf's step passes nothing on and changes nothing
+    assert leaf.grad == 0.25 and x1.grad == pytest.approx(-1.5)
 
 
 def test_a_lecture_style_closure_without_an_argument_still_works():
