@@ -237,15 +237,15 @@ class Value:
         so a drawing reads like the sum it stands for."""
         if len(ws) != len(xs):
             raise ValueError(f"dot needs sequences of equal length, got {len(ws)} and {len(xs)}")
-        ws = [w if isinstance(w, Value) else _lift(w, "dot") for w in ws]
-        xs = [x if isinstance(x, Value) else _lift(x, "dot") for x in xs]
-        inputs: Tuple[Value, ...] = tuple(chain.from_iterable(zip(ws, xs)))
+        weights = [w if isinstance(w, Value) else _lift(w, "dot") for w in ws]
+        xvalues = [x if isinstance(x, Value) else _lift(x, "dot") for x in xs]
+        inputs: Tuple[Value, ...] = tuple(chain.from_iterable(zip(weights, xvalues)))
         start = 0.0
         if bias is not None:
-            bias = bias if isinstance(bias, Value) else _lift(bias, "dot")
-            inputs += (bias,)
-            start = bias.data  # adds in micrograd's order: ((b + w1*x1) + w2*x2) + ...
-        data = sum([w.data * x.data for w, x in zip(ws, xs)], start)
+            b = bias if isinstance(bias, Value) else _lift(bias, "dot")
+            inputs += (b,)
+            start = b.data  # adds in micrograd's order: ((b + w1*x1) + w2*x2) + ...
+        data = sum([w.data * x.data for w, x in zip(weights, xvalues)], start)
         return _node(data, inputs, "dot", Value._dot_backward)
 
     @staticmethod
@@ -256,6 +256,10 @@ class Value:
             x.grad += w.data * grad
         if len(inputs) % 2:
             inputs[-1].grad += grad
+
+    # Both take every input as an argument, on the class: v.sum(...) would leave v out.
+    sum = ClassOnly(_sum.__func__, "Value.sum([a, b, c])")  # type: ignore[attr-defined]
+    dot = ClassOnly(_dot.__func__, "Value.dot(ws, xs, bias)")  # type: ignore[attr-defined]
 
     # ---------------------------------------------------------------- backward
 
@@ -375,8 +379,6 @@ class Value:
     __rfloordiv__, __rmod__, __rdivmod__ = __floordiv__, __mod__, __divmod__
 
 
-Value.sum = ClassOnly(Value._sum, "Value.sum([a, b, c])")  # type: ignore[assignment]
-Value.dot = ClassOnly(Value._dot, "Value.dot(ws, xs, bias)")  # type: ignore[assignment]
 
 
 def _node(data: float, inputs: Tuple[Value, ...], op: str, step: GradFn) -> Value:
