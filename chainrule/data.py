@@ -17,6 +17,8 @@ import random
 from numbers import Integral, Real
 from typing import Any, Iterator, List, Optional, Sequence, Tuple, TypeVar, Union
 
+from ._checks import count, flag, number, same_length, seeded_rng
+
 __all__ = [
     "make_moons", "make_circles", "make_xor", "make_spiral", "make_blobs", "make_line",
     "train_test_split", "batches", "Batches",
@@ -27,32 +29,21 @@ U = TypeVar("U")
 Point = List[float]
 
 
-def _is_count(x: Any) -> bool:
-    """An integer of any kind (int, numpy.int64, ...), but not a bool."""
-    return isinstance(x, Integral) and not isinstance(x, bool)
-
-
-def _check_count(x: Any, what: str, minimum: int = 1) -> int:
-    """``x`` as a plain int >= ``minimum``; numpy integers welcome, bools refused."""
-    if not _is_count(x) or x < minimum:
-        raise ValueError(f"{what} must be an int >= {minimum}, got {x!r}")
-    return operator.index(x)
-
-
 def _check_n(n_samples: Any, minimum: int = 1) -> int:
-    return _check_count(n_samples, "n_samples", minimum)
+    return count(n_samples, "n_samples", minimum)
 
 
 def _check_noise(noise: Any, what: str = "noise") -> float:
-    if isinstance(noise, bool) or not isinstance(noise, Real) or not 0 <= noise < math.inf:
-        raise ValueError(f"{what} must be a finite number >= 0 (a standard deviation), "
-                         f"got {noise!r}")
-    return float(noise)
+    return number(noise, what, 0.0, what="(a standard deviation)")
 
 
-def _rng(seed: Any) -> random.Random:
-    """``random.Random(seed)``; a numpy integer seed counts as the int it holds."""
-    return random.Random(operator.index(seed) if _is_count(seed) else seed)
+def _check_range(pair: Any, name: str) -> Tuple[float, float]:
+    if not isinstance(pair, (tuple, list)) or len(pair) != 2:
+        raise TypeError(f"{name} must be (low, high), got {pair!r}")
+    lo, hi = number(pair[0], f"{name}[0]"), number(pair[1], f"{name}[1]")
+    if not lo < hi:
+        raise ValueError(f"{name} must be (low, high) with low < high, got {pair!r}")
+    return lo, hi
 
 
 def _linspace(start: float, stop: float, n: int) -> List[float]:
@@ -85,7 +76,7 @@ def make_moons(
     For micrograd's hinge loss use labels ``2*y - 1`` (i.e. -1 and +1).
     """
     n_samples, noise = _check_n(n_samples, 2), _check_noise(noise)
-    rng = _rng(seed)
+    rng = seeded_rng(seed)
     n_out = n_samples // 2
     n_in = n_samples - n_out
     outer = [[math.cos(t), math.sin(t)] for t in _linspace(0.0, math.pi, n_out)]
@@ -102,10 +93,9 @@ def make_circles(
     Not linearly separable, so a model needs a hidden layer.
     """
     n_samples, noise = _check_n(n_samples, 2), _check_noise(noise)
-    if isinstance(factor, bool) or not isinstance(factor, Real) or not 0 < factor < 1:
-        raise ValueError(f"factor (inner radius / outer radius) must be in (0, 1), "
-                         f"got {factor!r}")
-    rng = _rng(seed)
+    factor = number(factor, "factor (inner radius / outer radius)", 0.0, 1.0,
+                    low_open=True, high_open=True)
+    rng = seeded_rng(seed)
     n_out = n_samples // 2
     n_in = n_samples - n_out
 
@@ -113,7 +103,7 @@ def make_circles(
         angles = [2 * math.pi * i / n for i in range(n)]
         return [[r * math.cos(t), r * math.sin(t)] for t in angles]
 
-    X = _jitter(circle(n_out, 1.0) + circle(n_in, float(factor)), noise, rng)
+    X = _jitter(circle(n_out, 1.0) + circle(n_in, factor), noise, rng)
     return _shuffled(X, [0] * n_out + [1] * n_in, rng)
 
 
@@ -126,7 +116,7 @@ def make_xor(
     points; ``noise`` then moves them, so with noise some points cross an axis.
     """
     n_samples, noise = _check_n(n_samples), _check_noise(noise)
-    rng = _rng(seed)
+    rng = seeded_rng(seed)
     X = [[rng.uniform(-1.0, 1.0), rng.uniform(-1.0, 1.0)] for _ in range(n_samples)]
     y = [int((a > 0) != (b > 0)) for a, b in X]
     return _jitter(X, noise, rng), y
@@ -141,10 +131,10 @@ def make_spiral(
     does not divide), at radius 0 to 1; ``noise`` perturbs the angle.
     """
     n_samples, noise = _check_n(n_samples), _check_noise(noise)
-    n_classes = _check_count(n_classes, "n_classes")
+    n_classes = count(n_classes, "n_classes")
     if n_samples < n_classes:
         raise ValueError(f"n_samples ({n_samples}) must be at least n_classes ({n_classes})")
-    rng = _rng(seed)
+    rng = seeded_rng(seed)
     X: List[Point] = []
     y: List[int] = []
     for k in range(n_classes):
@@ -172,17 +162,15 @@ def make_blobs(
     """
     n_samples = _check_n(n_samples)
     std = _check_noise(std, "std")
-    rng = _rng(seed)
+    rng = seeded_rng(seed)
     if isinstance(centers, bool):
-        raise ValueError(f"centers must be an int >= 1 or a list of points, got {centers!r}")
+        raise TypeError(f"centers must be an int >= 1 or a list of points, got {centers!r}")
     if isinstance(centers, Integral):
         if centers < 1:
             raise ValueError(f"centers must be an int >= 1 or a list of points, got {centers}")
         centers = operator.index(centers)
-        n_features = _check_count(n_features, "n_features")
-        lo, hi = box
-        if not lo < hi:
-            raise ValueError(f"box must be (low, high) with low < high, got {box!r}")
+        n_features = count(n_features, "n_features")
+        lo, hi = _check_range(box, "box")
         points = [[rng.uniform(lo, hi) for _ in range(n_features)] for _ in range(centers)]
     else:
         points = [[float(c) for c in center] for center in centers]
@@ -214,21 +202,12 @@ def make_line(
     ``Neuron(1, nonlin=False)`` can fit it; ``y`` holds the float targets.
     """
     n_samples, noise = _check_n(n_samples), _check_noise(noise)
-    lo, hi = x_range
-    if not lo < hi:
-        raise ValueError(f"x_range must be (low, high) with low < high, got {x_range!r}")
-    rng = _rng(seed)
+    lo, hi = _check_range(x_range, "x_range")
+    a, b = number(a, "a (the slope)"), number(b, "b (the intercept)")
+    rng = seeded_rng(seed)
     xs = [rng.uniform(lo, hi) for _ in range(n_samples)]
     y = [a * x + b + (rng.gauss(0.0, noise) if noise else 0.0) for x in xs]
     return [[x] for x in xs], y
-
-
-def _check_xy(X: Sequence[Any], y: Sequence[Any], what: str) -> None:
-    if len(X) != len(y):
-        raise ValueError(f"{what}: X has {len(X)} samples but y has {len(y)}; "
-                         "they must have the same length")
-    if not len(X):
-        raise ValueError(f"{what}: got no samples (X and y are empty)")
 
 
 def train_test_split(
@@ -242,10 +221,10 @@ def train_test_split(
     ``test_size`` is a fraction in (0, 1) (rounded up to whole samples) or a count.
     Both parts must end up non-empty.
     """
-    _check_xy(X, y, "train_test_split")
+    same_length(X, y, "train_test_split")
     n = len(X)
     if isinstance(test_size, bool) or not isinstance(test_size, Real):
-        raise ValueError(f"test_size must be a fraction in (0, 1) or a count, got {test_size!r}")
+        raise TypeError(f"test_size must be a fraction in (0, 1) or a count, got {test_size!r}")
     if isinstance(test_size, Integral):
         n_test = operator.index(test_size)
     elif 0 < test_size < 1:
@@ -256,7 +235,7 @@ def train_test_split(
         raise ValueError(f"test_size={test_size!r} leaves {n_test} of {n} samples for testing; "
                          "both the train and the test part need at least one")
     order = list(range(n))
-    _rng(seed).shuffle(order)
+    seeded_rng(seed).shuffle(order)
     test, train = order[:n_test], order[n_test:]
     return ([X[i] for i in train], [X[i] for i in test],
             [y[i] for i in train], [y[i] for i in test])
@@ -287,16 +266,17 @@ class Batches:
         seed: Optional[int] = None,
         drop_last: bool = False,
     ) -> None:
-        _check_xy(X, y, "batches")
-        batch_size = _check_count(batch_size, "batch_size")
+        same_length(X, y, "batches")
+        batch_size = count(batch_size, "batch_size")
+        shuffle = flag(shuffle, "batches: shuffle")
+        drop_last = flag(drop_last, "batches: drop_last")
         if drop_last and batch_size > len(X):
             raise ValueError(f"drop_last=True with batch_size {batch_size} > {len(X)} samples "
                              "would leave no batch at all")
         self.X, self.y = list(X), list(y)
         self.batch_size = batch_size
-        self.shuffle = shuffle
-        self.drop_last = drop_last
-        self._rng = _rng(seed)
+        self.shuffle, self.drop_last = shuffle, drop_last
+        self._rng = seeded_rng(seed)
 
     def __len__(self) -> int:
         """The number of batches in one epoch."""

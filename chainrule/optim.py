@@ -21,30 +21,26 @@ from __future__ import annotations
 import math
 import operator
 import warnings
-from numbers import Integral, Real
+from numbers import Integral
 from typing import Any, Dict, Iterable, List, Optional, Tuple
 
+from ._checks import describe, flag, number
 from .engine import Value
 
 __all__ = ["Optimizer", "SGD", "Adam", "AdamW"]
 
-
-def _check_number(x: Any, what: str, low: float = 0.0, high: float = math.inf,
-                  high_open: bool = True) -> float:
-    ok = (not isinstance(x, bool) and isinstance(x, Real) and math.isfinite(x)
-          and low <= x and (x < high if high_open else x <= high))
-    if not ok:
-        bound = f"in [{low:g}, {high:g}{')' if high_open else ']'}" if high < math.inf \
-            else f">= {low:g}"
-        raise ValueError(f"{what} must be a finite number {bound}, got {x!r}")
-    return float(x)
+# The largest step count a state may hold: every int up to 2**53 is a float exactly
+# (torch keeps ``step`` as a float tensor); 10**401 would overflow ``beta ** step``.
+MAX_STEPS = 2**53
 
 
-def _check_flag(x: Any, what: str) -> bool:
-    """A switch must be a real bool: ``"false"`` is truthy, and 0/1 hide typos."""
-    if not isinstance(x, bool):
-        raise TypeError(f"{what} must be True or False, got {x!r} ({type(x).__name__})")
-    return x
+def _ieee_div(a: float, b: float) -> float:
+    """``a / b`` as IEEE 754 (and torch) divides: x/0 is +-inf, 0/0 is nan; Python raises."""
+    if b != 0.0:
+        return a / b
+    if a == 0.0 or math.isnan(a):
+        return math.nan
+    return math.copysign(math.inf, a) * math.copysign(1.0, b)
 
 
 class Optimizer:
@@ -82,7 +78,7 @@ class Optimizer:
 
     @lr.setter
     def lr(self, value: float) -> None:
-        self._lr = _check_number(value, "lr (the learning rate)")
+        self._lr = number(value, "lr (the learning rate)", 0.0)
 
     def zero_grad(self) -> None:
         """Set every parameter's ``.grad`` to 0 (``backward()`` adds to it)."""
@@ -115,8 +111,8 @@ class Optimizer:
         name = type(self).__name__
         where = f"{name}.load_state_dict"
         if not isinstance(state, dict) or state.get("type") != name:
-            got = state.get("type") if isinstance(state, dict) else type(state).__name__
-            raise ValueError(f"{where}: expected the state of a {name}, got {got!r}")
+            got = describe(state.get("type")) if isinstance(state, dict) else describe(state)
+            raise ValueError(f"{where}: expected the state of a {name}, got {got}")
         known = {"type", "hyperparameters", *self._buffers(), *self._extra_keys}
         unexpected = sorted(str(key) for key in state if key not in known)
         if unexpected:
@@ -125,7 +121,7 @@ class Optimizer:
         hyper = state.get("hyperparameters")
         if not isinstance(hyper, dict) or set(hyper) != set(self._hyperparameters()):
             raise ValueError(f"{where}: 'hyperparameters' must have the keys "
-                             f"{sorted(self._hyperparameters())}, got {hyper!r}")
+                             f"{sorted(self._hyperparameters())}, got {describe(hyper)}")
         buffers = {}
         for key, current in self._buffers().items():
             buf = state.get(key)
@@ -136,7 +132,10 @@ class Optimizer:
             for i, x in enumerate(buf):
                 if x is None and key in self._optional_buffers:
                     continue
-                _check_number(x, f"{where}: {key}[{i}]", -math.inf)
+                try:
+                    number(x, f"{where}: {key}[{i}]")
+                except TypeError as error:  # a bad entry in a state is a bad value of the state
+                    raise ValueError(str(error)) from None
             buffers[key] = [None if x is None else float(x) for x in buf]
         extra = self._checked_extra(state)
         try:  # the constructor validates the hyperparameters, types included
@@ -178,10 +177,10 @@ class SGD(Optimizer):
         nesterov: bool = False,
     ) -> None:
         super().__init__(params, lr)
-        self.momentum = _check_number(momentum, "SGD: momentum")
-        self.dampening = _check_number(dampening, "SGD: dampening")
-        self.weight_decay = _check_number(weight_decay, "SGD: weight_decay")
-        self.nesterov = _check_flag(nesterov, "SGD: nesterov")
+        self.momentum = number(momentum, "SGD: momentum", 0.0)
+        self.dampening = number(dampening, "SGD: dampening", 0.0)
+        self.weight_decay = number(weight_decay, "SGD: weight_decay", 0.0)
+        self.nesterov = flag(nesterov, "SGD: nesterov")
         if nesterov and (self.momentum <= 0 or self.dampening != 0):
             raise ValueError("SGD: nesterov=True needs momentum > 0 and dampening = 0")
         # None until the first step, when the buffer starts as the gradient itself.
@@ -243,15 +242,17 @@ class Adam(Optimizer):
                           "(torch.optim.Adam's name)", DeprecationWarning, stacklevel=2)
             decoupled_weight_decay = decoupled
         super().__init__(params, lr)
-        if not isinstance(betas, (tuple, list)) or len(betas) != 2:
+        if not isinstance(betas, (tuple, list)):
+            raise TypeError(f"{type(self).__name__}: betas must be a pair (beta1, beta2), "
+                            f"got {describe(betas)}")
+        if len(betas) != 2:
             raise ValueError(f"{type(self).__name__}: betas must be a pair (beta1, beta2), "
-                             f"got {betas!r}")
-        self.betas = (_check_number(betas[0], "Adam: betas[0]", 0.0, 1.0),
-                      _check_number(betas[1], "Adam: betas[1]", 0.0, 1.0))
-        self.eps = _check_number(eps, "Adam: eps")
-        self.weight_decay = _check_number(weight_decay, "Adam: weight_decay")
-        self.decoupled_weight_decay = _check_flag(decoupled_weight_decay,
-                                                  "Adam: decoupled_weight_decay")
+                             f"got {describe(betas)}")
+        self.betas = (number(betas[0], "Adam: betas[0]", 0.0, 1.0, high_open=True),
+                      number(betas[1], "Adam: betas[1]", 0.0, 1.0, high_open=True))
+        self.eps = number(eps, "Adam: eps", 0.0)
+        self.weight_decay = number(weight_decay, "Adam: weight_decay", 0.0)
+        self.decoupled_weight_decay = flag(decoupled_weight_decay, "Adam: decoupled_weight_decay")
         self.steps = 0
         self.exp_avg: List[float] = [0.0] * len(self.params)
         self.exp_avg_sq: List[float] = [0.0] * len(self.params)
@@ -281,7 +282,9 @@ class Adam(Optimizer):
             v = exp_avg_sq[i] * beta2 + (1 - beta2) * g * g
             exp_avg[i], exp_avg_sq[i] = m, v
             denom = math.sqrt(v) / bias_correction2_sqrt + eps
-            p.data = p.data + -step_size * m / denom
+            # denom is 0 only with eps=0 and a zero gradient so far: torch gives nan there.
+            update = -step_size * m
+            p.data = p.data + (update / denom if denom else _ieee_div(update, denom))
 
     def _hyperparameters(self) -> Dict[str, Any]:
         return {"lr": self.lr, "betas": list(self.betas), "eps": self.eps,
@@ -298,9 +301,14 @@ class Adam(Optimizer):
 
     def _checked_extra(self, state: Dict[str, Any]) -> Dict[str, Any]:
         step = state.get("step")
-        if isinstance(step, bool) or not isinstance(step, Integral) or step < 0:
+        if (isinstance(step, bool) or not isinstance(step, Integral)
+                or not 0 <= step <= MAX_STEPS):
             raise ValueError(f"{type(self).__name__}.load_state_dict: 'step' (the number of "
-                             f"steps taken) must be an int >= 0, got {step!r}")
+                             f"steps taken) must be an int in [0, 2**53], got {describe(step)}")
+        for i, v in enumerate(state.get("exp_avg_sq", ())):
+            if v < 0:  # a running mean of squares: its square root is taken at every step
+                raise ValueError(f"{type(self).__name__}.load_state_dict: exp_avg_sq[{i}] (a "
+                                 f"running mean of squared gradients) must be >= 0, got {v!r}")
         return {"steps": operator.index(step)}
 
 

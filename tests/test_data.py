@@ -95,11 +95,18 @@ def test_line_without_noise_is_exact():
     assert all(0.0 <= x <= 2.0 for (x,) in X)
 
 
+_WRONG_TYPES = {
+    r"n_samples must be an int >= 2, got 10.0", r"n_samples must be an int >= 2, got True",
+    r"n_classes must be an int >= 1, got True", r"n_features must be an int >= 1, got",
+}
+
+
 @pytest.mark.parametrize("call, message", [
     (lambda: make_moons(1), r"n_samples must be an int >= 2, got 1"),
     (lambda: make_moons(10.0), r"n_samples must be an int >= 2, got 10.0"),
     (lambda: make_moons(10, noise=-0.1), r"noise must be a finite number >= 0"),
-    (lambda: make_circles(10, factor=1.5), r"factor .* must be in \(0, 1\), got 1.5"),
+    (lambda: make_circles(10, factor=1.5), r"factor .* must be a finite number in \(0, 1\), "
+                                           r"got 1.5"),
     (lambda: make_xor(0), r"n_samples must be an int >= 1, got 0"),
     (lambda: make_spiral(10, n_classes=0), r"n_classes must be an int >= 1, got 0"),
     (lambda: make_spiral(2, n_classes=3), r"n_samples \(2\) must be at least n_classes \(3\)"),
@@ -117,7 +124,9 @@ def test_line_without_noise_is_exact():
      r"n_features must be an int >= 1, got"),
 ])
 def test_bad_arguments_raise_clear_errors(call, message):
-    with pytest.raises(ValueError, match=message):
+    # the one rule: a wrong type is a TypeError, a wrong value a ValueError
+    error = TypeError if message in _WRONG_TYPES else ValueError
+    with pytest.raises(error, match=message):
         call()
 
 
@@ -161,7 +170,8 @@ def test_train_test_split_sizes_pairs_and_reproducibility():
                                    r"got True"),
 ])
 def test_train_test_split_errors(args, message):
-    with pytest.raises(ValueError, match=message):
+    error = TypeError if args[2:] and type(args[2]) in (str, bool) else ValueError
+    with pytest.raises(error, match=message):
         train_test_split(*args)
 
 
@@ -230,5 +240,6 @@ def test_batches_copy_the_data():
     (([], [], 1), {}, r"batches: got no samples"),
 ])
 def test_batches_errors(args, kwargs, message):
-    with pytest.raises(ValueError, match=message):
+    error = TypeError if type(args[2]) in (float, bool) else ValueError
+    with pytest.raises(error, match=message):
         batches(*args, **kwargs)
