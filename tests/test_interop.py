@@ -17,7 +17,7 @@ from hypothesis import assume, given
 from strategies import programs, run_program
 from support import require
 
-from chainrule import Value, interop
+from chainrule import Value, interop, nn
 from chainrule.nn import (
     ACTIVATIONS,
     INITS,
@@ -218,21 +218,36 @@ def test_each_loss_equals_its_torch_counterpart(name) -> None:
     assert all(close(v.grad, g) for v, g in zip(flat, pt.grad.flatten().tolist()))
 
 
+def test_every_chainrule_loss_has_a_torch_counterpart() -> None:
+    import chainrule.nn.losses as losses_module
+
+    losses = {name for name in nn.__all__
+              if getattr(getattr(nn, name), "__module__", "") == losses_module.__name__}
+    assert losses == set(interop.TORCH_LOSSES) == set(LOSSES) | {"l2"}
+
+
 def test_l2_is_torchs_sum_of_squares_and_weight_decay_two_alpha() -> None:
-    model = MLP(2, [3, 1], seed=4)
+    model, twin = MLP(2, [3, 1], seed=4), MLP(2, [3, 1], seed=4)
     net = interop.to_torch(model)
     penalty = l2(model, 1e-2)
     penalty.backward()
     theirs = 1e-2 * sum((p ** 2).sum() for p in net.parameters())
     theirs.backward()
     assert close(penalty.data, theirs.item())
-    grads = {n: p.grad for n, p in model.named_parameters()}
-    names = interop.parameter_names(model)
     tensors = dict(net.named_parameters())
-    for name, where in names.items():
-        tensor, index = where.split("[")
+    for name, p in model.named_parameters():
+        tensor, index = interop.parameter_names(model)[name].split("[")
         index = tuple(int(i) for i in index.rstrip("]").split(","))
-        assert close(grads[name], tensors[tensor].grad[index].item())
+        assert close(p.grad, tensors[tensor].grad[index].item())
+    # One SGD step on mse + l2(alpha) is torch's step on mse with weight_decay = 2 * alpha.
+    opt = SGD(twin.parameters(), lr=0.1)
+    mse_and_l2 = mse([twin(x) for x in X_OPT], Y_OPT) + l2(twin, 0.05)
+    mse_and_l2.backward()
+    opt.step()
+    net.zero_grad()
+    topt = torch.optim.SGD(net.parameters(), lr=0.1, weight_decay=2 * 0.05)
+    torch_steps(net, topt, 1)
+    assert_same_weights(twin, net)
     with pytest.raises(ValueError, match="l2 is a penalty on parameters, not a loss on outputs"):
         interop.torch_loss(l2)
 
