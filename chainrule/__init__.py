@@ -3,7 +3,8 @@
 from .engine import Value
 from .grad_mode import enable_grad, is_grad_enabled, no_grad
 from .gradcheck import gradcheck
+from .tape import Tape
 
 __version__ = "0.1.0"
 
-__all__ = ["Value", "no_grad", "enable_grad", "is_grad_enabled", "gradcheck", "__version__"]
+__all__ = ["Value", "no_grad", "enable_grad", "is_grad_enabled", "gradcheck", "Tape", "__version__"]
