@@ -1,0 +1,264 @@
+"""explain(): a gradient as the sum over paths of products of local derivatives."""
+
+from __future__ import annotations
+
+import math
+
+import pytest
+from hypothesis import HealthCheck, assume, given, settings
+from strategies import programs, run_program
+from support import require
+
+from chainrule import Value
+from chainrule.explain import PathLimitExceeded, explain, names_of
+
+
+def neuron():
+    """The lecture's neuron, o = tanh(x1*w1 + x2*w2 + b), every value labelled."""
+    x1, x2 = Value(2.0, label="x1"), Value(0.0, label="x2")
+    w1, w2 = Value(-3.0, label="w1"), Value(1.0, label="w2")
+    b = Value(6.8813735870195432, label="b")
+    x1w1 = x1 * w1
+    x1w1.label = "x1*w1"
+    x2w2 = x2 * w2
+    x2w2.label = "x2*w2"
+    s = x1w1 + x2w2
+    s.label = "x1*w1 + x2*w2"
+    n = s + b
+    n.label = "n"
+    o = n.tanh()
+    o.label = "o"
+    return o, dict(x1=x1, x2=x2, w1=w1, w2=w2, b=b, x1w1=x1w1, x2w2=x2w2, s=s, n=n, o=o)
+
+
+def diamond():
+    """The lecture's bug example: a and b are each used twice, f = (a*b) * (a+b)."""
+    a, b = Value(-2.0, label="a"), Value(3.0, label="b")
+    d = a * b
+    d.label = "d"
+    e = a + b
+    e.label = "e"
+    f = d * e
+    f.label = "f"
+    return f, a, b
+
+
+def fresh_grads(root):
+    """node -> grad after a fresh backward(), leaves from zero; every grad put back."""
+    order = root.backward_order()
+    saved = [v.grad for v in order]
+    for v in order:
+        v.grad = 0.0
+    root.backward()
+    grads = {v: v.grad for v in order}
+    for v, g in zip(order, saved):
+        v.grad = g
+    return grads
+
+
+def test_neuron_every_value_one_path_equal_to_backward_bit_for_bit():
+    o, v = neuron()
+    grads = fresh_grads(o)
+    for name, node in v.items():
+        e = explain(o, node)
+        assert len(e.paths) == 1
+        assert e.total == grads[node], name  # a tree: exactly backward()'s number
+    x1 = explain(o, v["x1"])
+    path = x1.paths[0]
+    assert [x1.names[n] for n in path.nodes] == ["o", "n", "x1*w1 + x2*w2", "x1*w1", "x1"]
+    assert path.factors == (1 - o.data ** 2, 1.0, 1.0, -3.0)
+    assert path.product == x1.total == grads[v["x1"]]
+    assert math.isclose(x1.total, -1.5, rel_tol=1e-12)
+
+
+def test_neuron_matches_pytorch(torch):
+    o, v = neuron()
+    t = {k: torch.tensor(v[k].data, dtype=torch.float64, requires_grad=True)
+         for k in ("x1", "x2", "w1", "w2", "b")}
+    torch.tanh(t["x1"] * t["w1"] + t["x2"] * t["w2"] + t["b"]).backward()
+    for k, tensor in t.items():
+        assert math.isclose(explain(o, v[k]).total, tensor.grad.item(), rel_tol=1e-12,
+                            abs_tol=1e-15)
+
+
+def test_diamond_two_paths_add_with_the_students_numbers():
+    f, a, b = diamond()
+    e = explain(f, a)
+    assert [[e.names[n] for n in p.nodes] for p in e.paths] == [["f", "d", "a"], ["f", "e", "a"]]
+    assert [p.factors for p in e.paths] == [(1.0, 3.0), (-6.0, 1.0)]
+    assert [p.product for p in e.paths] == [3.0, -6.0]
+    assert e.total == -3.0 == fresh_grads(f)[a]
+    text = str(e)
+    assert "f → d → a  1 × 3" in text and "f → e → a  (-6) × 1" in text
+    assert "total = 3 + (-6) = -3" in text
+    assert "a.grad += …, never =" in text
+    assert explain(f, b).total == -8.0 == fresh_grads(f)[b]
+
+
+def test_value_used_twice_in_one_op_is_one_edge_with_both_derivatives():
+    a = Value(3.0, label="a")
+    b = a + a
+    e = explain(b, a)
+    assert len(e.paths) == 1 and e.paths[0].factors == (2.0,)
+    assert e.total == 2.0 == fresh_grads(b)[a]
+    c = a * a
+    assert explain(c, a).total == 6.0 == fresh_grads(c)[a]
+
+
+def test_no_grad_changes_anywhere_even_with_a_users_closure():
+    f, a, b = diamond()
+
+    def cube(x):  # micrograd's lecture style: the closure reads out.grad itself
+        out = Value(x.data ** 3, (x,), "cube")
+
+        def _backward():
+            x.grad += 3 * x.data ** 2 * out.grad
+        out._backward = _backward
+        return out
+
+    root = cube(f) + a
+    order = root.backward_order()
+    for k, node in enumerate(order):
+        node.grad = 0.125 * k - 1.0  # anything but a fresh backward's numbers
+    before = [node.grad for node in order]
+    totals = {node: explain(root, node).total for node in order}
+    assert [node.grad for node in order] == before
+    grads = fresh_grads(root)
+    for node in order:
+        assert totals[node] == pytest.approx(grads[node], rel=1e-12)
+    assert totals[a] == 3 * f.data ** 2 * -3.0 + 1.0
+
+
+def test_division_and_log_on_a_tree_are_still_exact():
+    # the steps of / and log divide, so math.prod(factors) may be off in the last bit;
+    # the path's product runs each step and matches backward() exactly.
+    x = Value(0.7, label="x")
+    y = ((x / 3.0).log() / 7.0).exp() / 1.3
+    e = explain(y, x)
+    assert e.total == fresh_grads(y)[x]
+    assert e.paths[0].product == pytest.approx(math.prod(e.paths[0].factors), rel=1e-15)
+
+
+def test_root_itself_is_one_empty_path():
+    f, _, _ = diamond()
+    e = explain(f, f)
+    assert len(e.paths) == 1 and e.paths[0].nodes == (f,) and e.paths[0].factors == ()
+    assert e.total == 1.0
+    leaf = Value(5.0, label="z")
+    assert explain(leaf, leaf).total == 1.0
+
+
+def ladder(levels):
+    """x feeds (x + 1) * (x - 1), and so on: the paths double at every level."""
+    x = Value(0.3, label="x")
+    v = x
+    for _ in range(levels):
+        v = (v + 1.0) * (v - 1.0)
+    return v, x
+
+
+def test_too_many_paths_are_counted_first_and_refused_with_advice():
+    root, x = ladder(10)
+    with pytest.raises(PathLimitExceeded, match=r"explain\(mul\d+, x\): x is reached by 1024 "
+                       r"paths from mul\d+, more than max_paths=200") as info:
+        explain(root, x)
+    assert info.value.count == 1024
+    assert isinstance(info.value, ValueError)
+    assert "Pick a node nearer the root: explain(" in str(info.value)
+    assert "has 128 paths" in str(info.value)  # the farthest node still under the limit
+    assert "max_paths=1024" in str(info.value)
+    e = explain(root, x, max_paths=1024)
+    assert len(e.paths) == 1024
+    assert e.total == pytest.approx(fresh_grads(root)[x], rel=1e-12)
+
+
+@pytest.mark.parametrize("args, error, match", [
+    ((1.0, Value(1.0)), TypeError, "explain needs a Value as root, got float"),
+    ((Value(1.0), "x"), TypeError, "explain needs a Value as node, got str"),
+    ((Value(1.0), Value(2.0)), ValueError, "is not part of root's graph"),
+])
+def test_bad_arguments(args, error, match):
+    with pytest.raises(error, match=match):
+        explain(*args)
+
+
+@pytest.mark.parametrize("limit, error, match", [
+    (True, TypeError, "max_paths must be an int, got bool"),
+    ("10", TypeError, "max_paths must be an int, got str"),
+    (0, ValueError, "max_paths must be 1 or more, got 0"),
+])
+def test_bad_max_paths(limit, error, match):
+    v = Value(1.0)
+    with pytest.raises(error, match=match):
+        explain(v * 2, v, max_paths=limit)
+
+
+def build(program):
+    try:
+        nodes, root = run_program(program, Value)
+    except (ValueError, ZeroDivisionError, OverflowError):
+        assume(False)
+    assume(all(abs(n.data) < 1e3 for n in nodes + [root]))
+    for node in nodes:  # x / x pushes +-1/x twice: near x = 0, backward()'s own rounding rules
+        if node._op == "/":
+            assume(abs(node._prev[1].data) > 1e-2)
+    return nodes, root
+
+
+@settings(max_examples=150, suppress_health_check=[HealthCheck.filter_too_much])
+@given(program=programs())
+def test_random_dags_total_is_backwards_grad_and_no_grad_moves(program):
+    nodes, root = build(program)
+    order = root.backward_order()
+    for k, node in enumerate(order):
+        node.grad = -7.5 + k  # sentinels
+    before = [node.grad for node in order]
+    explanations = {node: explain(root, node, max_paths=100_000) for node in order}
+    assert [node.grad for node in order] == before
+    try:
+        grads = fresh_grads(root)
+    except (ZeroDivisionError, ValueError, OverflowError):
+        assume(False)
+    for node, e in explanations.items():
+        products = [p.product for p in e.paths]
+        assume(all(math.isfinite(p) for p in products))
+        scale = math.fsum(abs(p) for p in products)
+        assert abs(e.total - grads[node]) <= 1e-12 * scale + 1e-300, str(e)
+        if len(e.paths) == 1:  # a single path: backward() multiplies the same way
+            assert e.total == grads[node]
+        for p in e.paths:
+            assert p.nodes[0] is root and p.nodes[-1] is node
+            assert len(p.factors) == len(p.nodes) - 1
+
+
+def test_names_are_the_drawings_names():
+    require("graphviz")
+    from chainrule.viz.graph import Graph
+
+    root, _ = ladder(2)
+    f, a, _ = diamond()
+    mixed = f * 2.0 + a + Value(1.0) + (a * a).tanh()
+    for r in (root, f, mixed):
+        assert names_of(r) == Graph(r).names
+
+
+def test_draw_highlights_exactly_the_paths_edges():
+    require("graphviz")
+    f, a, _ = diamond()
+    e = explain(f, a)
+    source = e.draw().source
+    thick = [line.split(" [")[0].strip() for line in source.splitlines()
+             if "penwidth=3.5" in line]
+    ids = {v: i for i, v in enumerate(f.backward_order()[::-1])}
+    d, ee = e.paths[0].nodes[1], e.paths[1].nodes[1]
+    i = lambda v: ids[v]  # noqa: E731
+    expected = {f"v{i(f)} -> op{i(f)}", f"op{i(f)} -> v{i(d)}", f"v{i(d)} -> op{i(d)}",
+                f"op{i(d)} -> v{i(a)}", f"op{i(f)} -> v{i(ee)}", f"v{i(ee)} -> op{i(ee)}",
+                f"op{i(ee)} -> v{i(a)}"}
+    assert set(thick) == expected and len(thick) == len(expected)
+    assert f'v{i(f)} -> op{i(f)} [color="#dc2626" fontcolor="#dc2626"] [color="#2563eb:#ea580c"' \
+        in source  # the shared first edge: two parallel colours
+    assert "path 1 (blue): 1 × 3 = 3" in source and "path 2 (orange): (-6) × 1 = -6" in source
+    both = e.draw(view="both").source
+    assert sum("penwidth=3.5" in line for line in both.splitlines()) == len(expected)
+    assert all("dir=back" in line for line in both.splitlines() if "penwidth=3.5" in line)
