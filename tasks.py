@@ -5,6 +5,7 @@
     python3 tasks.py test [args]   ruff, then the whole pytest suite (notebooks included)
     python3 tasks.py bench [args]  benchmarks against micrograd (benchmarks/bench.py)
     python3 tasks.py notebook      the workshop notebooks in Jupyter (demos/README.md)
+    python3 tasks.py lite [args]   the workshop as a static site in dist/lite/ (demos/README.md)
     python3 tasks.py venv          only create/update .venv
 
 Each command first makes ``.venv`` and installs the package with the extras it needs,
@@ -21,7 +22,8 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent
 VENV = Path(os.environ.get("CHAINRULE_VENV", ROOT / ".venv"))
-EXTRAS = {"demo": "demos", "test": "test", "bench": "dev", "venv": "test", "notebook": "workshop"}
+EXTRAS = {"demo": "demos", "test": "test", "bench": "dev", "venv": "test", "notebook": "workshop",
+          "lite": "lite"}
 
 
 def venv_python() -> Path:
@@ -70,6 +72,8 @@ def main(argv: list[str]) -> int:
             run(python, "benchmarks/bench.py", *args)
         elif task == "notebook":
             run(python, "-m", "jupyter", "notebook", "demos/", *args)
+        elif task == "lite":
+            run(python, "lite/build.py", *args)
     except subprocess.CalledProcessError as error:
         return error.returncode or 1
     return 0
