@@ -18,11 +18,14 @@ How a model's output becomes a class (``predict``, ``accuracy``, ``fit``):
 from __future__ import annotations
 
 import sys
-from numbers import Integral
+from numbers import Integral, Real
 from typing import Any, Callable, Dict, List, Optional, Sequence, Tuple, Union
 
+from . import _checks
 from .data import batches
-from .engine import Value, no_grad
+from .engine import Value
+from .grad_mode import no_grad
+from .tape import Tape
 
 __all__ = ["predict", "accuracy", "fit"]
 
@@ -80,6 +83,7 @@ def fit(
     shuffle: bool = True,
     seed: Optional[int] = None,
     schedule: Optional[Callable[[int], float]] = None,
+    compile: Union[bool, str] = False,
 ) -> Dict[str, List[float]]:
     """Train ``model`` for ``epochs`` passes over ``(X, y)``; return the history.
 
@@ -96,10 +100,20 @@ def fit(
     they went by (the parameters change during the epoch), as Keras reports them.
     A tqdm progress bar shows them when ``progress`` is True, or by default (None)
     when running in a terminal or notebook.
+
+    ``compile=True`` (or ``"numpy"``) trains through ``chainrule.Tape``: each batch's
+    graph is built and checked twice, then replayed with the batch's inputs; the
+    history is the same as without it (bit for bit with True, the Python tape).
+    Targets shape the loss graph (a hinge multiplies by them, cross-entropy indexes
+    by them), so a tape is kept per batch of targets: full batches and unshuffled
+    mini-batches replay, shuffled ones mostly re-record. The model must be built
+    from chainrule's own ops (see ``Tape``) and not branch on ``.data``.
     """
-    if isinstance(epochs, bool) or not isinstance(epochs, Integral) or epochs < 0:
-        raise ValueError(f"fit: epochs must be an int >= 0, got {epochs!r}")
-    epochs = int(epochs)
+    epochs = _checks.count(epochs, "fit: epochs", minimum=0)
+    if compile not in (False, True, "python", "numpy"):
+        raise ValueError(f"fit: compile must be False, True, 'python' or 'numpy', got "
+                         f"{_checks.describe(compile)}")
+    backend = "numpy" if compile == "numpy" else "python"
     loader = batches(X, y, len(X) if batch_size is None else batch_size,
                      shuffle=shuffle and batch_size is not None,
                      seed=seed)
@@ -109,7 +123,12 @@ def fit(
     keys = ["loss"] + ["accuracy"] * classify
     if val is not None:
         keys += ["val_" + key for key in keys]
+        X_val, y_val = _checked_val(val)
+        # Everything the end of an epoch computes, once before the first step: a bad
+        # validation set raises now, with the model untouched.
+        _validate(model, loss, X_val, y_val, classify)
     history: Dict[str, List[float]] = {key: [] for key in keys}
+    tapes: Dict[Any, List[Any]] = {}
 
     bar = _progress_bar(epochs, progress)
     for epoch in range(epochs):
@@ -117,29 +136,91 @@ def fit(
             optimizer.lr = schedule(epoch)
         total, correct = 0.0, 0
         for xb, yb in loader:
-            outputs = [model(x) for x in xb]
-            batch_loss = loss(outputs, yb)
-            optimizer.zero_grad()
-            batch_loss.backward()
-            optimizer.step()
-            total += batch_loss.data * len(xb)
+            if compile:
+                value, outputs = _taped_step(model, loss, optimizer, xb, yb, tapes, backend)
+            else:
+                outputs = [model(x) for x in xb]
+                batch_loss = loss(outputs, yb)
+                optimizer.zero_grad()
+                batch_loss.backward()
+                optimizer.step()
+                value = batch_loss.data
+            total += value * len(xb)
             if classify:
                 correct += sum(_classify(o, classes) == t for o, t in zip(outputs, yb))
         history["loss"].append(total / len(X))
         if classify:
             history["accuracy"].append(correct / len(X))
         if val is not None:
-            with no_grad():
-                X_val, y_val = val
-                history["val_loss"].append(loss([model(x) for x in X_val], list(y_val)).data)
+            val_loss, val_accuracy = _validate(model, loss, X_val, y_val, classify)
+            history["val_loss"].append(val_loss)
             if classify:
-                history["val_accuracy"].append(accuracy(model, X_val, y_val))
+                history["val_accuracy"].append(val_accuracy)
         if bar is not None:
             bar.set_postfix({key: f"{values[-1]:.4g}" for key, values in history.items()})
             bar.update()
     if bar is not None:
         bar.close()
     return history
+
+
+def _checked_val(val: Any) -> Tuple[Sequence[Any], List[Any]]:
+    if not isinstance(val, (tuple, list)) or len(val) != 2:
+        raise TypeError(f"fit: val must be a pair (X_val, y_val), got {_checks.describe(val)}")
+    X_val, y_val = val
+    _checks.same_length(X_val, y_val, "fit: val")
+    return X_val, list(y_val)
+
+
+@no_grad()
+def _validate(model: Model, loss: Callable[..., Value], X_val: Sequence[Any], y_val: List[Any],
+              classify: bool) -> Tuple[float, Optional[float]]:
+    val_loss = loss([model(x) for x in X_val], y_val).data
+    return val_loss, accuracy(model, X_val, y_val) if classify else None
+
+
+def _plain(x: Any) -> Any:
+    """One sample as nested lists of numbers (a numpy row becomes a list)."""
+    x = x.tolist() if hasattr(x, "tolist") else x
+    return [_plain(v) for v in x] if isinstance(x, (list, tuple)) else x
+
+
+def _leaves(x: Any) -> Any:
+    """The sample's numbers as Values the tape can refill (a Value or a list, as given)."""
+    if isinstance(x, list):
+        return [_leaves(v) for v in x]
+    return x if isinstance(x, Value) else Value(x)
+
+
+def _taped_step(model: Model, loss: Callable[..., Value], optimizer: Any, xb: Sequence[Any],
+                yb: List[Any], tapes: Dict[Any, List[Any]], backend: str
+                ) -> Tuple[float, List[Output]]:
+    """One step through a tape: [tape, outputs, checked] per batch size and targets."""
+    xb = [_plain(x) for x in xb]
+    key = (len(xb), tuple(t if isinstance(t, Real) else repr(t) for t in yb))
+    recorded = tapes.get(key)
+    if recorded is not None and recorded[2]:
+        tape, outputs, _ = recorded
+        value = tape.forward(xb)
+        optimizer.zero_grad()
+        tape.backward()
+        optimizer.step()
+        return value, [Value(tape.value(o)) if isinstance(o, Value) else
+                       [Value(tape.value(v)) for v in o] for o in outputs]
+    inputs = [_leaves(x) for x in xb]
+    outputs = [model(x) for x in inputs]
+    batch_loss = loss(outputs, yb)
+    if recorded is None:
+        if len(tapes) >= 64:  # shuffled batches rarely come back: keep the newest
+            del tapes[next(iter(tapes))]
+        tapes[key] = [Tape(batch_loss, inputs=inputs, backend=backend), outputs, False]
+    else:  # the second time: the same graph, or Python code branched on .data
+        recorded[0].check(batch_loss)
+        recorded[2] = True
+    optimizer.zero_grad()
+    batch_loss.backward()
+    optimizer.step()
+    return batch_loss.data, outputs
 
 
 def _progress_bar(total: int, progress: Optional[bool]) -> Any:

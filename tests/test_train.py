@@ -4,11 +4,13 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+from support import require
 
 from chainrule import Value
 from chainrule.data import make_blobs, make_line
 from chainrule.nn import MLP, Neuron, cross_entropy, hinge, l2, mse
 from chainrule.optim import SGD, Adam
+from chainrule.tape import TapeError
 from chainrule.train import accuracy, fit, predict
 
 # Four points a line through the origin separates: x0 + x1 > 0 is class 1.
@@ -166,7 +168,7 @@ def test_fit_with_float_targets_has_no_accuracy_and_epochs_may_not_be_bool():
     history = fit(model, X, [float(t) for t in YPM], mse, SGD(model.parameters(), lr=0.01),
                   epochs=2, progress=False)
     assert set(history) == {"loss"}
-    with pytest.raises(ValueError, match="fit: epochs must be an int >= 0, got True"):
+    with pytest.raises(TypeError, match=r"fit: epochs must be an int >= 0, got True \(bool\)"):
         fit(model, X, YPM, hinge, SGD(model.parameters(), lr=0.1), epochs=True)
 
 
@@ -187,9 +189,106 @@ def test_fit_progress_bar(capsys):
 def test_fit_errors():
     model = MLP(2, [1], seed=0)
     opt = SGD(model.parameters(), lr=0.1)
-    with pytest.raises(ValueError, match="fit: epochs must be an int >= 0, got -1"):
+    with pytest.raises(ValueError, match=r"fit: epochs must be an int >= 0, got -1 \(int\)"):
         fit(model, X, YPM, hinge, opt, epochs=-1)
     with pytest.raises(ValueError, match="batches: X has 4 samples but y has 3"):
         fit(model, X, YPM[:3], hinge, opt, epochs=1)
     with pytest.raises(ValueError, match="batch_size must be an int >= 1, got 0"):
         fit(model, X, YPM, hinge, opt, epochs=1, batch_size=0)
+
+
+# ------------------------------------------------------- the validation set, before training
+
+
+def _params(model):
+    return [p.data for p in model.parameters()]
+
+
+@pytest.mark.parametrize("val, error, message", [
+    ((X[:2], YPM[:1]), ValueError, r"fit: val: X has 2 samples but y has 1"),
+    ((X, [0, 1, 0, 1]), ValueError, r"hinge: labels must be -1 or \+1, got 0 at index 0"),
+    ((X, YPM, X), TypeError, r"fit: val must be a pair \(X_val, y_val\)"),
+    (([[1.0, 2.0, 3.0]], [1]), ValueError, r"MLP expects 2 inputs, got 3"),
+])
+def test_a_bad_validation_set_raises_before_any_step_and_leaves_the_model(val, error, message):
+    model = MLP(2, [4, 1], seed=0)
+    before = _params(model)
+    with pytest.raises(error, match=message):
+        fit(model, X, YPM, hinge, SGD(model.parameters(), lr=0.1), epochs=2, val=val,
+            progress=False)
+    assert _params(model) == before
+
+
+# ------------------------------------------------------------------ fit(compile=...)
+
+
+def _train(compile, batch_size=None, shuffle=True, fused=False, epochs=6):
+    X_m, y_m = make_blobs(24, centers=[[-1.0, 0.0], [1.0, 0.5]], std=0.6, seed=3)
+    y_pm = [2 * t - 1 for t in y_m]
+    model = MLP(2, [6, 4, 1], seed=2, fused=fused)
+
+    def loss(scores, targets):
+        return hinge(scores, targets) + l2(model, 1e-3)
+
+    history = fit(model, X_m, y_pm, loss, SGD(model.parameters(), lr=0.2), epochs=epochs,
+                  batch_size=batch_size, shuffle=shuffle, seed=0, val=(X_m[:5], y_pm[:5]),
+                  progress=False, compile=compile)
+    return history, _params(model)
+
+
+@pytest.mark.parametrize("fused", [False, True])
+@pytest.mark.parametrize("batch_size, shuffle", [(None, True), (8, False), (8, True)])
+def test_compile_gives_the_same_history_bit_for_bit(fused, batch_size, shuffle):
+    eager = _train(False, batch_size, shuffle, fused)
+    assert _train(True, batch_size, shuffle, fused) == eager
+    assert _train("python", batch_size, shuffle, fused) == eager
+    assert len(eager[0]["loss"]) == 6 and eager[0]["loss"][-1] < eager[0]["loss"][0]
+
+
+def test_compile_replays_the_tape_after_two_checked_builds(monkeypatch):
+    from chainrule import train
+
+    replays = []
+    real_forward = train.Tape.forward
+
+    def counting(self, inputs=None):
+        replays.append(len(inputs))
+        return real_forward(self, inputs)
+
+    monkeypatch.setattr(train.Tape, "forward", counting)
+    _train(True, batch_size=8, shuffle=False, epochs=5)
+    assert replays == [8] * 9  # 3 batches per epoch: epochs 0 and 1 build, 2-4 replay
+
+
+def test_compile_with_numpy_is_close():
+    require("numpy")
+    eager, tape = _train(False, 8, False), _train("numpy", 8, False)
+    for key in eager[0]:
+        assert tape[0][key] == pytest.approx(eager[0][key], rel=1e-9, abs=1e-12)
+    assert tape[1] == pytest.approx(eager[1], rel=1e-9, abs=1e-12)
+
+
+def test_compile_refuses_a_loss_it_cannot_replay_before_any_step():
+    model = MLP(2, [4, 2], seed=0)
+    before = _params(model)
+    with pytest.raises(TapeError, match="cannot record op 'cross_entropy'"):
+        fit(model, X, Y01, cross_entropy, SGD(model.parameters(), lr=0.1), epochs=2,
+            progress=False, compile=True)
+    assert _params(model) == before
+    with pytest.raises(ValueError, match=r"compile must be False, True, 'python' or 'numpy', "
+                                         r"got 'torch'"):
+        fit(model, X, Y01, cross_entropy, SGD(model.parameters(), lr=0.1), epochs=2,
+            compile="torch")
+
+
+def test_compile_finds_a_model_that_branches_on_data():
+    w = Value(-0.05)
+
+    def branchy(x):  # the branch taken depends on the sign of w: frozen at record time
+        out = w * x[0]
+        return out * 2.0 if out.data > 0 else out * 3.0
+
+    with pytest.raises(TapeError, match="frozen when a tape records"):
+        fit(branchy, [[1.0], [1.0]], [1, 1], hinge, SGD([w], lr=1.0), epochs=3,
+            progress=False, compile=True)
+    assert w.data > 0  # the first step flipped the branch; the second build saw it
