@@ -15,11 +15,12 @@ from __future__ import annotations
 import math
 import re
 from dataclasses import dataclass
-from typing import Any, Dict, List, Sequence, Tuple
+from typing import Any, Dict, List, Optional, Sequence, Tuple
 
 from .engine import Value, run_step
 
-__all__ = ["explain", "Explanation", "Path", "PathLimitExceeded", "DEFAULT_MAX_PATHS"]
+__all__ = ["explain", "Explanation", "Path", "PathLimitExceeded", "DEFAULT_MAX_PATHS", "rule",
+           "hint", "close"]
 
 DEFAULT_MAX_PATHS = 200  # a table longer than this explains nothing
 # The same short op words the drawings use, so a table and a picture name nodes alike.
@@ -289,6 +290,71 @@ def highlight(drawing: Any, root: Value, paths: Sequence[Path], view: str) -> No
     drawing.body[:] = body
     for node_id, colours in on_path.items():
         drawing.node(node_id, color=colours[0], penwidth="3")
+
+
+# ------------------------------------------- the rules, in words, for checkers and quizzes
+
+
+def rule(out: Value, child: Value, names: Optional[Dict[Value, str]] = None) -> str:
+    """The chain-rule step from ``out`` to its input ``child`` as a sentence a student can
+    follow ("at a * node multiply by the OTHER input (w1 = -3)")."""
+    names = names or names_of(out)
+    kids, op, o, c = out._prev, out._op, names[out], names[child]
+    if kids.count(child) > 1:
+        return (f"{c} is used {kids.count(child)} times by this {op or '?'}: add the "
+                "contributions of every use")
+    if op in ("+", "sum"):
+        return f"a {op} node passes its gradient unchanged to every input"
+    if op == "*" and len(kids) == 2:
+        other = kids[1 - kids.index(child)]
+        return f"at a * node multiply by the OTHER input ({names[other]} = {_num(other.data)})"
+    if op == "-" and len(kids) == 2:
+        return ("a - node passes its gradient unchanged to the first input and with its sign "
+                "flipped to the second")
+    if op == "/" and len(kids) == 2:
+        a, b = (names[k] for k in kids)
+        return f"a / node: multiply by 1/{b} for {a}, by -{a}/{b}**2 for {b}"
+    if op.startswith("**") and op != "**":
+        n = op[2:]
+        return f"x**{n}: multiply by {n}*x**({n} - 1) with x = {c} = {_num(child.data)}"
+    unary = {"tanh": f"tanh: multiply by 1 - {o}**2 ({o} = {_num(out.data)})",
+             "exp": f"exp: multiply by the output itself ({o} = {_num(out.data)})",
+             "log": f"log: multiply by 1/{c} ({c} = {_num(child.data)})",
+             "neg": "neg: multiply by -1",
+             "sigmoid": f"sigmoid: multiply by s*(1 - s) with s = {o} = {_num(out.data)}",
+             "ReLU": f"ReLU: pass the gradient on where its input is > 0, else 0 "
+                     f"({c} = {_num(child.data)})"}
+    return unary.get(op, f"multiply the incoming gradient by d({o})/d({c}), the local derivative")
+
+
+def close(answer: float, expected: float) -> bool:
+    """A hand-typed number is right to about four digits (0.5 for 0.4999999999999999)."""
+    return math.isclose(answer, expected, rel_tol=1e-3, abs_tol=1e-4)
+
+
+def hint(answer: float, out: Value, child: Value, incoming: float, before: float = 0.0,
+         names: Optional[Dict[Value, str]] = None) -> str:
+    """Why ``answer`` is not what ``out``'s step leaves in ``child.grad`` (from ``before``,
+    with ``out.grad`` = ``incoming``): the rule, and the likely slip when one fits."""
+    names = names or names_of(out)
+    c, o = names[child], names[out]
+    local = _push(out, child, 1.0)
+    share = _push(out, child, incoming)
+    said = rule(out, child, names)
+    if before and close(answer, share):
+        return (f"a value used twice: add the two contributions. {c}.grad already holds "
+                f"{_num(before)} from another use; this step ADDS {_num(share)} to it (+=)")
+    if incoming != 1.0 and (close(answer, local) or close(answer, before + local)):
+        if out._op in ("+", "sum"):
+            return f"{said}: pass on {_term(o)}.grad ({_num(incoming)}), not 1"
+        return (f"{said}, then multiply by the incoming gradient {_term(o)}.grad = "
+                f"{_num(incoming)} (the chain rule)")
+    if out._op == "*" and out._prev.count(child) == 1 and close(answer, before + child.data *
+                                                                 incoming):
+        return f"{said}: you multiplied by {c}'s own value"
+    if close(answer, before - share) and share:
+        return f"{said}: check the sign"
+    return said
 
 
 def _colour_name(k: int) -> str:

@@ -1,4 +1,4 @@
-"""Checkers for the exercises in 05_exercises.ipynb.
+"""Checkers for the exercises in 05_exercises.ipynb and for 07_backprop_by_hand.ipynb.
 
 Each ``check_*`` function runs a student's answer and returns a ``Verdict``: truthy
 when the answer passes, and shown (in a notebook, or with ``print``) as one friendly
@@ -22,6 +22,7 @@ from dataclasses import dataclass
 from typing import Any, Callable, List, Tuple
 
 from chainrule import Value, gradcheck
+from chainrule.explain import close, explain, hint, local_derivatives, names_of, rule
 
 __all__ = [
     "Verdict",
@@ -35,6 +36,8 @@ __all__ = [
     "line_fit_losses",
     "LINE_X",
     "LINE_Y",
+    "check_grad",
+    "reveal",
 ]
 
 PASSED, FAILED, NOT_DONE = "passed", "failed", "not done yet"
@@ -271,3 +274,106 @@ def check_learning_rate(learning_rate: Any) -> Verdict:
                        f"{LR_GOAL:g}. {advice}")
     return _report(exercise, PASSED, f"with learning_rate = {lr:g} the loss falls from "
                    f"{start:.3g} to {final:.2g} in {LR_STEPS} steps.")
+
+
+# ------------------------------------------------------- backprop by hand (notebook 07)
+
+
+def _number(answer: Any) -> bool:
+    return isinstance(answer, (int, float)) and not isinstance(answer, bool)
+
+
+def _term(name: str) -> str:
+    return name if name.replace("_", "").isalnum() else f"({name})"
+
+
+def _fmt(x: float) -> str:
+    return "0" if x == 0 else f"{x:.4g}"
+
+
+def check_grad(root: Value, node: Value) -> Verdict:
+    """Backprop by hand: is the ``node.grad`` the student set right, given the grads they
+    set on the values it feeds (reverse order: those come first)? Says which rule broke."""
+    if not isinstance(root, Value) or not isinstance(node, Value):
+        return _report("check_grad", FAILED, "call it as check_grad(output, value), with two "
+                       f"Values; got {type(root).__name__} and {type(node).__name__}.")
+    try:
+        return _check_grad(root, node)
+    except Exception as error:  # a checker reports, it never shows a traceback
+        return _report(f"{node.label or 'value'}.grad", FAILED,
+                       f"checking it raised {_error_line(error)}")
+
+
+def _check_grad(root: Value, node: Value) -> Verdict:
+    names = names_of(root)
+    name = names.get(node, "this value")
+    exercise = f"{name}.grad"
+    if node not in names:
+        return _report(exercise, FAILED, f"{node!r} is not part of the graph of "
+                       f"{root!r}: check which variable you passed.")
+    answer = node.grad
+    if _not_done(answer):
+        return _report(exercise, NOT_DONE, f"fill in {name}.grad = ... with your number.")
+    if not _number(answer):
+        return _report(exercise, FAILED, f"{name}.grad must be a number, got {answer!r}.")
+    if node is root:
+        if close(answer, 1.0):
+            return _report(exercise, PASSED, f"d({name})/d({name}) = 1: the output's own "
+                           "gradient seeds the backward pass.")
+        return _report(exercise, FAILED, f"the output's gradient is d({name})/d({name}): how "
+                       f"much does {name} change when {name} changes by a little?")
+    consumers = [v for v in root.backward_order() if node in v._prev]
+    for parent in consumers:  # reverse order: the gradients flowing in must be right first
+        mine = parent.grad
+        if _not_done(mine) or not _number(mine):
+            return _report(exercise, NOT_DONE, f"go in reverse order: {name} feeds into "
+                           f"{names[parent]}, so fill in and check {names[parent]}.grad first.")
+        if not close(mine, explain(root, parent).total):
+            return _report(exercise, FAILED, f"{name}'s gradient is built from "
+                           f"{names[parent]}.grad, which is not right yet: fix that one first.")
+    shares = [(p, explain(root, p).total) for p in consumers]
+    parts = [(p, g, local_derivatives(p)[node] * g) for p, g in shares]
+    expected = explain(root, node).total
+    how = " + ".join(f"{_fmt(c)} from {names[p]}" for p, _, c in parts)
+    if close(answer, expected):
+        parent, incoming, _ = parts[0]
+        detail = (f"{how}: a value used twice gets the SUM of its contributions."
+                  if len(parts) > 1 else
+                  f"{rule(parent, node, names)}: {_fmt(local_derivatives(parent)[node])} "
+                  f"× {_term(names[parent])}.grad ({_fmt(incoming)}).")
+        return _report(exercise, PASSED, f"{name}.grad = {_fmt(answer)} is right — {detail}")
+    if len(parts) > 1:
+        found = [p for p, _, c in parts if close(answer, c)]
+        got = (f"you have the part through {names[found[0]]} only. " if found else "")
+        return _report(exercise, FAILED, f"{name}.grad = {_fmt(answer)} is not right yet: "
+                       f"{got}Hint: a value used twice: add the two contributions, one per "
+                       f"use ({', '.join(names[p] for p, _, _ in parts)}).")
+    parent, incoming, _ = parts[0]
+    return _report(exercise, FAILED, f"{name}.grad = {_fmt(answer)} is not right yet. "
+                   f"Hint: {hint(answer, parent, node, incoming, 0.0, names)}.")
+
+
+def reveal(root: Value) -> Verdict:
+    """Compare every grad set by hand with backward()'s, then leave backward()'s grads."""
+    names = names_of(root)
+    order = root.backward_order()
+    answers = {v: v.grad for v in order}
+    for v in order:
+        v.grad = 0.0
+    root.backward()
+    rows, right, done = [], 0, 0
+    for v in order:
+        mine = answers[v]
+        blank = _not_done(mine) or not _number(mine)
+        ok = not blank and close(mine, v.grad)
+        done += not blank
+        right += ok
+        mark = "(blank)" if blank else ("right" if ok else "WRONG")
+        rows.append((names[v], "" if blank else _fmt(mine), _fmt(v.grad), mark))
+    widths = [max(len(r[k]) for r in rows + [("value", "yours", "backward()", "")])
+              for k in range(4)]
+    table = "\n".join(f"  {a:<{widths[0]}}  {b:>{widths[1]}}  {c:>{widths[2]}}  {d}"
+                       for a, b, c, d in [("value", "yours", "backward()", "")] + rows)
+    status = PASSED if right == len(order) else (NOT_DONE if done < len(order) else FAILED)
+    return _report("backward() reveals", status, f"{right} of {len(order)} gradients you "
+                   f"filled in by hand agree with backward().\n{table}")
