@@ -1,30 +1,22 @@
 """Draw the graph behind a Value: the forward pass, the backward pass, and backward() step by step.
 
-    from chainrule.viz import draw_dot
-    draw_dot(o)                                   # a notebook shows the picture inline
-    draw_dot(o, view="backward", params=model.parameters())
-    save(draw_dot(o), "graph.svg")                # .svg, .png or .dot
-    for step in backward_steps(o): ...            # one frame per node, as backward() runs
-    animate(o, "backward.html")                   # or .gif
+    from chainrule.viz import draw_dot, save, backward_steps, animate
+    draw_dot(o)                                   # a notebook shows it, scaled to the cell
+    draw_dot(o, view="backward", params=model)    # parameters named L0.N1.w0, ...
+    save(draw_dot(o), "graph.svg")                # .svg, .png, .pdf or .dot
+    for step in backward_steps(o): ...            # step 0 seeds, then one step per op
+    animate(o, "backward.html")                   # or .gif; leaves every .grad as it was
 
-Every value is a record ``label | data | grad``; every operation is a small node of
-its own. Node ids come from the position of the value in the graph, never from
-``id()``, so the same code gives the same DOT text, byte for byte, in every run.
-
-Views: ``forward`` draws data flowing from the inputs to the output; ``backward``
-draws gradients flowing from the output back to the inputs, each edge labelled with
-its local derivative d(out)/d(in); ``both`` draws the two on one layout.
-
-Rendering needs a Graphviz ``dot`` program: ``$CHAINRULE_DOT``, else ``dot`` on PATH
-(system Graphviz), else ``graphviz-pure`` (``pip install graphviz-pure``), also looked
-for next to the running Python, where a Jupyter kernel's venv keeps it. Without one a
-notebook shows the DOT text and one warning, and ``save(graph, "x.dot")`` still works.
+Each value is a record ``name | data | grad``, each operation a small node of its own;
+node ids come from the value's position in the graph, so the same code gives the same
+DOT, byte for byte. Rendering uses ``$CHAINRULE_DOT``, else ``dot`` (system Graphviz),
+else ``graphviz-pure``; where none runs, a notebook renders the DOT in the page.
 """
 
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Union
+from typing import Any, Union
 
 from ..engine import Value
 from .animate import animate
@@ -35,12 +27,12 @@ from .render import (
     RendererNotFound,
     RenderError,
     RendererWarning,
-    _render,
     find_renderer,
     graphviz,
+    render_dot,
 )
 from .steps import Step, backward_steps
-from .style import DEFAULT_MAX_NODES, EDGE_LABEL_LIMIT, VIEWS, PathLike
+from .style import DEFAULT_MAX_NODES, EDGE_LABEL_LIMIT, VIEWS, Options, PathLike
 
 __all__ = [
     "draw_dot",
@@ -51,6 +43,7 @@ __all__ = [
     "find_renderer",
     "Drawing",
     "Step",
+    "Options",
     "GraphTooLarge",
     "RendererNotFound",
     "RenderError",
@@ -61,23 +54,27 @@ __all__ = [
 ]
 
 
-def save(graph: Union[graphviz.Digraph, Value], path: PathLike, *, dpi: int = 144) -> Path:
-    """Write a drawing to ``path``: ``.svg`` or ``.png`` (rendered), ``.dot``/``.gv`` (text).
+def save(graph: Union[graphviz.Digraph, Value], path: PathLike, *, dpi: int = 144,
+         **options: Any) -> Path:
+    """Write a drawing to ``path``: ``.svg``, ``.png``, ``.pdf`` (rendered) or ``.dot``/``.gv``.
 
     ``graph`` is what ``draw_dot`` returned (any ``graphviz.Digraph`` works) or a Value,
-    drawn with the defaults. ``.dot`` needs no renderer; ``.svg`` and ``.png`` raise
-    ``RendererNotFound`` (with install hints) when there is none. ``dpi`` sets the
-    resolution of a PNG (144: sharp on a projector). Returns the path written.
+    drawn with ``options`` (``draw_dot``'s). ``.dot`` needs no renderer; the others raise
+    ``RendererNotFound`` (with install hints) when there is none, and PDF needs system
+    Graphviz (``RenderError`` says so otherwise). ``dpi`` sets a PNG's resolution (144:
+    sharp on a projector). The file is written only once the picture is complete.
     """
     if isinstance(graph, Value):
-        graph = draw_dot(graph)
+        graph = draw_dot(graph, **options)
+    elif options:
+        raise TypeError(f"save takes drawing options only with a Value, got {sorted(options)}")
     path = Path(path)
     suffix = path.suffix.lower()
     if suffix in (".dot", ".gv"):
         path.write_text(graph.source, encoding="utf-8")
-    elif suffix in (".svg", ".png"):
-        path.write_bytes(_render(graph.source, suffix[1:], dpi=dpi if suffix == ".png" else None))
+    elif suffix in (".svg", ".png", ".pdf"):
+        dots = dpi if suffix == ".png" else None
+        path.write_bytes(render_dot(graph.source, suffix[1:], dpi=dots))
     else:
-        raise ValueError(f"save writes .svg, .png, .dot or .gv files, not {path.name!r}")
+        raise ValueError(f"save writes .svg, .png, .pdf, .dot or .gv files, not {path.name!r}")
     return path
-

@@ -1,57 +1,44 @@
-"""DOT text for a drawing of the graph (text only: no subprocess, no mutation)."""
+"""DOT for a drawing of the graph, built with graphviz's own node()/edge() and quoting.
+
+Text only: no subprocess, no change to any Value. What graphviz can't do for us is
+record-field escaping, long strings (dot's 16 KiB limit) and our deterministic ids:
+value ``v{i}`` and its op ``op{i}``, i = the value's position in ``graph.walk``.
+"""
 
 from __future__ import annotations
 
 import html
 import re
 from dataclasses import dataclass, field
-from typing import (
-    Callable,
-    Dict,
-    List,
-    Mapping,
-    Optional,
-    Sequence,
-    Set,
-)
+from typing import Any, Dict, List, Mapping, Optional, Sequence, Tuple
 
 from ..engine import Value
-from .graph import (
-    GraphTooLarge,
-    Params,
-    _kind,
-    _label,
-    _parameters,
-    _safe_local_derivatives,
-    _select,
-    _short_name,
-    _unique_children,
-    _walk,
-)
-from .render import Drawing
+from .graph import Graph, safe_local_derivatives, unique_children
+from .render import Drawing, graphviz
 from .style import (
-    _EDGE_ATTRS,
-    _GRAPH_ATTRS,
-    _NODE_ATTRS,
-    _OP_ATTRS,
-    _STUB_ATTRS,
     DATA_COLOR,
-    DEFAULT_MAX_NODES,
+    EDGE_ATTRS,
     EDGE_LABEL_LIMIT,
     GRAD_COLOR,
+    GRAPH_ATTRS,
     KINDS,
+    LABEL_LIMIT,
+    NODE_ATTRS,
+    OP_ATTRS,
     PENDING_COLOR,
+    STATES,
+    STUB_ATTRS,
     TOOLTIP_FORMAT,
-    VIEWS,
-    NumberFormat,
-    _blend,
-    _mirror,
-    _number,
+    Options,
+    blend,
+    graph_size,
+    mirror,
+    number,
 )
 
-# --------------------------------------------------------------------- DOT escaping
-
+OPTIONS = Options()  # the defaults, once
 _CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f\ud800-\udfff]")
+_CHUNK = 2000  # characters per line of a long DOT string (dot stops at 16 KiB a line)
 
 
 def _clean(text: str) -> str:
@@ -60,23 +47,38 @@ def _clean(text: str) -> str:
     return _CONTROL.sub("\ufffd", text)
 
 
-def _escape_record(text: str) -> str:
-    r"""Text for one field of a record label, inside a double-quoted DOT string.
+def shorten(text: str, limit: int = LABEL_LIMIT) -> str:
+    return text if len(text) <= limit else text[: limit - 3] + "..."
 
-    Record syntax gives ``{ } | < >`` a meaning, so they get a backslash; a backslash
-    becomes ``\\`` and a quote ``\"``. Graphviz 2.x drops a space that follows a
-    non-ASCII character in a record, so in such labels spaces become no-break spaces.
-    """
+
+def _lines(text: str) -> str:
+    r"""A long escaped string split by backslash-newline, DOT's line continuation, at a
+    place that doesn't cut an escape (``\\`` or ``\"``) in two."""
+    if len(text) <= _CHUNK:
+        return text
+    parts, start = [], 0
+    while len(text) - start > _CHUNK:
+        cut = start + _CHUNK
+        while cut > start + 1 and text[cut - 1] == "\\":
+            cut -= 1
+        if (cut - start) % 2 and text[start:cut].endswith("\\"):  # pragma: no cover
+            cut -= 1
+        parts.append(text[start:cut])
+        start = cut
+    parts.append(text[start:])
+    return "\\\n".join(parts)
+
+
+def escape_record(text: str) -> str:
+    r"""One field of a record label: ``{ } | < >`` and ``\`` get a backslash, newlines
+    become ``\n`` (graphviz quotes the quotes). Graphviz 2.x drops a space after a
+    non-ASCII character in a record, so such labels get no-break spaces."""
     text = _clean(text)
     out = []
     nbsp = not text.isascii()
     for ch in text:
-        if ch in "{}|<>":
+        if ch in "{}|<>\\":
             out.append("\\" + ch)
-        elif ch == "\\":
-            out.append("\\\\")
-        elif ch == '"':
-            out.append('\\"')
         elif ch == "\n":
             out.append("\\n")
         elif ch == " " and nbsp:
@@ -86,343 +88,267 @@ def _escape_record(text: str) -> str:
     return "".join(out)
 
 
-def _escape_string(text: str) -> str:
-    r"""Text for a plain label or tooltip (an escString): ``\`` and ``"`` escaped."""
-    text = _clean(text).replace("\\", "\\\\").replace('"', '\\"')
-    return text.replace("\n", "\\n")
+def plain(text: str) -> graphviz.quoting.NoHtml:
+    """A plain label or tooltip: backslashes literal, never read as HTML, any length."""
+    return graphviz.nohtml(_lines(_clean(text).replace("\\", "\\\\").replace("\n", "\\n")))
 
 
-def _escape_html(text: str) -> str:
+def _html(text: str) -> str:
     return html.escape(_clean(text), quote=True).replace("\n", "<br/>")
 
 
-class _Html(str):
-    """An HTML-like label: written as <...>, not as a quoted string."""
-
-
-def _attrs(attrs: Mapping[str, Optional[str]]) -> str:
-    """``[key="value" ...]``; values are already escaped (or constants without quotes)."""
-    parts = []
-    for key, value in attrs.items():
-        if value is None:
-            continue
-        parts.append(f"{key}=<{value}>" if isinstance(value, _Html) else f'{key}="{value}"')
-    return f" [{' '.join(parts)}]" if parts else ""
-
-
-
-# ----------------------------------------------------------------------- the drawing
-
-
 @dataclass
-class _Frame:
+class Frame:
     """What a step-through frame adds to a drawing, and what keeps frames aligned."""
 
     current: Value
-    done: Set[Value]
+    states: Dict[Value, str]  # node -> a key of style.STATES
     caption: str
     widths: Dict[Value, float] = field(default_factory=dict)  # inches, per value node
     caption_width: Optional[int] = None  # points
     caption_lines: int = 0  # pad the caption to this many lines
 
 
-
-def _value_label(
-    node: Value, grad: float, number_format: NumberFormat, horizontal: bool, name: str = ""
-) -> str:
-    """The record ``label | data | grad`` (no label field when the value has none)."""
-    fields = [
-        f"data {_escape_record(_number(node.data, number_format))}",
-        f"grad {_escape_record(_number(grad, number_format))}",
-    ]
-    shown = _label(node) or name
-    if shown:
-        fields.insert(0, _escape_record(shown))
-    label = "|".join(fields)
-    # A record lays its fields across the rank direction; braces turn them back so the
-    # record always reads left to right.
-    return "{" + label + "}" if horizontal else label
+def value_label(name: str, data: float, grad: Optional[float], opts: Options) -> str:
+    """The record ``name | data | grad``, its fields stacked: narrow enough to fit a cell."""
+    shown = "grad " + "\u00a0" * 10 if grad is None else f"grad {number(grad, opts.number_format)}"
+    fields = [shorten(name), f"data {number(data, opts.number_format)}", shown]
+    label = "|".join(escape_record(f) for f in fields if f)
+    # A record lays its fields across the rank direction: in LR they stack as they are,
+    # in TB braces turn them to stack too.
+    return label if opts.rankdir in ("LR", "RL") else "{" + label + "}"
 
 
+def _op_label(graph: Graph, node: Value) -> str:
+    if node._op != "dot":
+        return node._op or "?"
+    # a fused neuron: its pairs in the order of the sum, w1·x1 + w2·x2 + ... + bias
+    kids, names = node._prev, graph.names
+    pairs = [f"{shorten(names[kids[k]], 16)}*{shorten(names[kids[k + 1]], 16)}"
+             for k in range(0, len(kids) - 1, 2)]
+    if len(kids) % 2:
+        pairs.append(shorten(names[kids[-1]], 16))
+    return "dot\n" + "\n".join(("+ " if k else "") + p for k, p in enumerate(pairs))
 
-def _check_options(view: str, rankdir: str, depth: int) -> None:
-    if view not in VIEWS:
-        raise ValueError(f"view must be one of {', '.join(map(repr, VIEWS))}, got {view!r}")
-    if rankdir not in ("LR", "RL", "TB", "BT"):
-        raise ValueError(f"rankdir must be 'LR', 'RL', 'TB' or 'BT', got {rankdir!r}")
-    if depth < 0:
-        raise ValueError(f"depth must be 0 or more, got {depth}")
 
-
-def _build(
-    root: Value,
-    *,
-    format: str = "svg",
-    rankdir: str = "LR",
-    view: str = "both",
-    params: Optional[Params] = None,
-    number_format: NumberFormat = ".4g",
-    shade: bool = False,
-    legend: bool = True,
-    edge_labels: Optional[bool] = None,
-    max_nodes: int = DEFAULT_MAX_NODES,
-    around: Optional[Value] = None,
-    depth: int = 2,
-    title: Optional[str] = None,
-    grads: Optional[Mapping[Value, float]] = None,
-    frame: Optional[_Frame] = None,
-) -> Drawing:
-    if not isinstance(root, Value):
-        raise TypeError(f"draw_dot needs a Value to draw, got {type(root).__name__}")
-    _check_options(view, rankdir, depth)
-
-    order = _walk(root)
-    consumers: Dict[Value, List[Value]] = {}
-    if around is not None:
-        shown, consumers = _select(order, around, depth)
+def build(root: Value, opts: Options = OPTIONS, grads: Optional[Mapping[Value, float]] = None,
+          frame: Optional[Frame] = None) -> Drawing:
+    """The drawing of ``root``'s graph with ``opts``; ``grads``/``frame``: a step's."""
+    graph = Graph(root, opts.params)
+    order = graph.order
+    shown = set(order)
+    if opts.around is not None:
+        shown = graph.around(opts.around, opts.depth)
         order = [node for node in order if node in shown]
-    else:
-        shown = set(order)
-    if len(order) > max_nodes:
-        raise GraphTooLarge(len(order), max_nodes)
-
-    names = _parameters(params)
-    short = {value: _short_name(name) for value, name in names.items()}
-    if edge_labels is None:
-        edge_labels = len(order) <= EDGE_LABEL_LIMIT
-    grad_of: Callable[[Value], float] = grads.__getitem__ if grads is not None else (
-        lambda v: v.grad
-    )
-    ids = {node: i for i, node in enumerate(order)}
-    horizontal = rankdir in ("LR", "RL")
+    if len(order) > opts.max_nodes:
+        graph.too_large(len(order), opts.max_nodes, opts.around, opts.depth)
+    ids, names = graph.ids, graph.names
+    view = opts.view
+    edge_labels = len(order) <= EDGE_LABEL_LIMIT if opts.edge_labels is None else opts.edge_labels
+    grad_of = grads.__getitem__ if grads is not None else (lambda v: v.grad)
+    shade = opts.shade and not opts.blank_grads
     max_grad = max((abs(grad_of(v)) for v in order), default=0.0) if shade else 0.0
-    receivers = set(_unique_children(frame.current)) if frame is not None else set()
+    states = frame.states if frame is not None else {}
 
-    graph_attrs = dict(_GRAPH_ATTRS)
-    # A backward-only drawing points its edges from the output back to the inputs;
-    # mirroring rankdir keeps every node where the forward drawing puts it.
-    graph_attrs["rankdir"] = _mirror(rankdir) if view == "backward" else rankdir
-    lines = [
-        f"\tgraph{_attrs(graph_attrs)}\n",
-        f"\tnode{_attrs(_NODE_ATTRS)}\n",
-        f"\tedge{_attrs(_EDGE_ATTRS)}\n",
-    ]
-    edges: List[str] = []
+    attrs = dict(GRAPH_ATTRS, rankdir=mirror(opts.rankdir) if view == "backward" else opts.rankdir)
+    if opts.size:
+        attrs["size"] = graph_size(opts.size)
+    g = Drawing(name="computation graph", format=opts.format, graph_attr=attrs,
+                node_attr=NODE_ATTRS, edge_attr=EDGE_ATTRS)
+    g.fit = opts.fit
 
-    kinds_present = set()
+    kinds = set()
     for node in order:
-        kind = _kind(node, root, names)
-        kinds_present.add(kind)
+        kind = graph.kind(node)
+        kinds.add(kind)
         fill, border, _ = KINDS[kind]
-        grad = grad_of(node)
-        attrs: Dict[str, Optional[str]] = {
-            "label": _value_label(node, grad, number_format, horizontal, short.get(node, "")),
-            "fillcolor": _blend(abs(grad) / max_grad) if shade and max_grad else fill,
+        grad = None if opts.blank_grads else grad_of(node)
+        tip = f"{graph.full_names[node]}: data {number(node.data, TOOLTIP_FORMAT)}"
+        if grad is not None:
+            tip += f", grad {number(grad, TOOLTIP_FORMAT)}"
+        a: Dict[str, Any] = {
+            "label": value_label(names[node], node.data, grad, opts),
+            "fillcolor": blend(abs(grad or 0.0) / max_grad) if max_grad else fill,
             "color": border,
-            "tooltip": _escape_string(
-                f"{_label(node) or names.get(node) or 'value'}: "
-                f"data {_number(node.data, TOOLTIP_FORMAT)}, grad {_number(grad, TOOLTIP_FORMAT)}"
-            ),
+            "tooltip": plain(tip),
         }
-        if node is around:
-            attrs["penwidth"] = "3"
-        if frame is not None:
-            if node in frame.widths:
-                attrs["width"] = f"{frame.widths[node]:.3f}"
-            if node is frame.current:
-                attrs["penwidth"] = "3.5"
-                attrs["color"] = GRAD_COLOR
-            elif node not in frame.done:
-                attrs["style"] = "filled,dashed"
-                if node not in receivers:
-                    attrs["fontcolor"] = PENDING_COLOR
-        lines.append(f"\tv{ids[node]}{_attrs(attrs)}\n")
+        if node is opts.around:
+            a["penwidth"] = "3"
+        state = states.get(node)
+        if state:
+            a["class"] = state  # <g class="node current"> in the SVG, for the page
+        if frame is not None and node in frame.widths:
+            a["width"] = f"{frame.widths[node]:.3f}"
+        if state == "current":
+            a.update(penwidth="3.5", color=GRAD_COLOR)
+        elif state == "updated":
+            a.update(penwidth="2", color=GRAD_COLOR)
+        elif state == "pending":
+            a.update(style="filled,dashed", fontcolor=PENDING_COLOR)
+        g.node(f"v{ids[node]}", **a)
 
     for node in order:
         if not node._prev:
             continue
         i = ids[node]
-        op_attrs: Dict[str, Optional[str]] = {"label": _escape_string(node._op or "?")}
-        op_attrs.update(_OP_ATTRS)
-        op_attrs["tooltip"] = _escape_string(f"op {node._op}")
-        lines.append(f"\top{i}{_attrs(op_attrs)}\n")
-
-        flowed = frame is None or node is frame.current or node in frame.done
+        g.node(f"op{i}", label=plain(_op_label(graph, node)), tooltip=plain(f"op {node._op}"),
+               **OP_ATTRS, **({"class": states[node]} if node in states else {}))
+        flowed = frame is None or states.get(node) in ("current", "final")
         red = GRAD_COLOR if flowed else PENDING_COLOR
-        grad_edge: Dict[str, Optional[str]] = {"color": red, "fontcolor": red}
-        if view == "both":  # one edge, two lines: grey data forward, red gradient back
-            grad_edge = {"dir": "both", "color": f"{DATA_COLOR}:{red}", "fontcolor": red}
+        back: Dict[str, str] = {"color": red, "fontcolor": red}
+        if view == "both":  # a second edge beside the grey one: dashed red, arrow back
+            back.update(style="dashed", dir="back", arrowtail="vee")
         if frame is not None and node is frame.current:
-            grad_edge["penwidth"] = "2.5"
-
-        if view == "forward":
-            edges.append(f"\top{i} -> v{i}\n")
-        elif view == "backward":
-            edges.append(f"\tv{i} -> op{i}{_attrs(grad_edge)}\n")
-        else:
-            edges.append(f"\top{i} -> v{i}{_attrs(grad_edge)}\n")
-
-        derivatives = _safe_local_derivatives(node)
+            back["penwidth"] = "2.5"
+        # one direction of edges for the layout; a backward-only drawing points them back
+        # and mirrors rankdir, so every node stays where the forward drawing puts it
+        if view != "backward":
+            g.edge(f"op{i}", f"v{i}")
+        if view == "both":
+            g.edge(f"op{i}", f"v{i}", **back)
+        if view == "backward":
+            g.edge(f"v{i}", f"op{i}", **back)
+        derivatives = safe_local_derivatives(node)
         hidden = 0
-        for child, uses in _unique_children(node).items():
+        for child, uses in unique_children(node).items():
             if child not in shown:
                 hidden += 1
                 continue
             j = ids[child]
             d = derivatives[child]
-            slope = "?" if d is None else _escape_string(_number(d, number_format))
-            slope = slope if edge_labels else None
-            times = f"×{uses}" if uses > 1 else None  # a + a: one edge, used twice
-            if view == "forward":
-                edges.append(f"\tv{j} -> op{i}{_attrs({'label': times})}\n")
-            elif view == "backward":
-                edges.append(f"\top{i} -> v{j}{_attrs({'label': slope, **grad_edge})}\n")
-            else:
-                both = {"label": slope, **grad_edge, "headlabel": times}
-                if times:
-                    both["labelfontcolor"] = DATA_COLOR
-                edges.append(f"\tv{j} -> op{i}{_attrs(both)}\n")
+            times = {"label": f"×{uses}"} if uses > 1 else {}  # a + a: one edge, used twice
+            slope = "?" if d is None else number(d, opts.number_format)
+            local = {"label": plain(slope)} if edge_labels else {}
+            if view != "backward":
+                g.edge(f"v{j}", f"op{i}", **times)
+            if view == "both":
+                g.edge(f"v{j}", f"op{i}", **local, **back)
+            if view == "backward":
+                g.edge(f"op{i}", f"v{j}", **local, **back)
         if hidden:
-            stub = {"label": f"{hidden} more", **_STUB_ATTRS}
-            lines.append(f"\tmore{i}{_attrs(stub)}\n")
-            dashed = {"style": "dashed", "color": PENDING_COLOR}
-            edges.append(f"\tmore{i} -> op{i}{_attrs(dashed)}\n")
-    if around is not None:
+            g.node(f"more{i}", label=f"{hidden} more", **STUB_ATTRS)
+            g.edge(f"more{i}", f"op{i}", style="dashed", color=PENDING_COLOR)
+    if opts.around is not None:
         for node in order:
-            outside = [c for c in consumers[node] if c not in shown]
+            outside = [c for c in graph.consumers[node] if c not in shown]
             if outside:
                 i = ids[node]
-                stub = {"label": f"used by {len(outside)} more", **_STUB_ATTRS}
-                lines.append(f"\tnext{i}{_attrs(stub)}\n")
-                dashed = {"style": "dashed", "color": PENDING_COLOR}
-                edges.append(f"\tv{i} -> next{i}{_attrs(dashed)}\n")
+                g.node(f"next{i}", label=f"used by {len(outside)} more", **STUB_ATTRS)
+                g.edge(f"v{i}", f"next{i}", style="dashed", color=PENDING_COLOR)
 
-    caption = frame.caption if frame is not None else title
-    label = _graph_label(
-        [k for k in KINDS if k in kinds_present] if legend else [],
-        view if legend and edges else None,  # no arrows, nothing to explain
-        shade and legend,
+    caption = frame.caption if frame is not None else opts.title
+    swatches, lines = legend_rows(
+        [k for k in KINDS if k in kinds] if opts.legend else [],
+        view if opts.legend and len(order) > 1 else None,
+        max_grad if opts.legend else 0.0,
         edge_labels,
-        caption,
-        frame.caption_width if frame is not None else None,
-        frame.caption_lines if frame is not None else 0,
+        opts,
+        frame is not None and opts.legend,
     )
+    label = graph_label(swatches, lines, caption, frame)
     if label is not None:
-        where = {"label": label, "labelloc": "t" if caption else "b", "labeljust": "l"}
-        lines.append(f"\tgraph{_attrs(where)}\n")
-
-    drawing = Drawing(name="computation graph", format=format)
-    drawing.body.extend(lines + edges)
-    return drawing
+        g.attr("graph", label=label, labelloc="t" if caption else "b", labeljust="l")
+    return g
 
 
-def _caption_html(caption: str, width: Optional[int] = None, lines: int = 0) -> str:
+def caption_html(caption: str, width: Optional[int] = None, lines: int = 0) -> str:
     rows = caption.split("\n")
     rows += ["&#160;"] * (lines - len(rows))  # a blank line keeps its height
-    text = "".join(
-        f'{row if row == "&#160;" else _escape_html(row)}<br align="left"/>' for row in rows
-    )
+    text = "".join(f'{row if row == "&#160;" else _html(row)}<br align="left"/>' for row in rows)
     size = f' width="{width}"' if width else ""
     return f'<tr><td align="left" balign="left"{size}><font point-size="16">{text}</font></td></tr>'
 
 
-def _graph_label(
-    kinds: Sequence[str],
-    view: Optional[str],
-    shade: bool,
-    edge_labels: bool,
-    caption: Optional[str],
-    caption_width: Optional[int] = None,
-    caption_lines: int = 0,
-) -> Optional[_Html]:
-    """The caption (if any) above a colour key for the kinds of node drawn."""
-    rows = [_caption_html(caption, caption_width, caption_lines)] if caption else []
-    cells = []
+def _width(text: str) -> int:
+    """About how wide Helvetica 14 sets ``text``, in points (for the key's filler cell)."""
+    return int(len(text) * 7.6) + 10
+
+
+def legend_rows(kinds: Sequence[str], view: Optional[str], max_grad: float, edge_labels: bool,
+                opts: Options, states: bool) -> Tuple[List[Tuple[str, str]], List[str]]:
+    """The key: a row of swatches (kinds of node, the |grad| scale), then lines of text
+    (what each arrow means, the frame states), each as (html, plain text)."""
+    swatches = []
     for kind in kinds:
         fill, border, text = KINDS[kind]
-        cells.append(
-            f'<td bgcolor="{fill}" border="1" color="{border}" style="rounded">{text}</td>'
-        )
+        fill = "white" if max_grad else fill  # shaded fills say |grad|; the border says kind
+        swatches.append((f'<td bgcolor="{fill}" border="1" color="{border}" style="rounded">'
+                         f"{text}</td>", text))
+    if max_grad:
+        swatches.append(("<td>fill: |grad|</td>", "fill: |grad|"))
+        for t in (0.0, 0.25, 0.5, 0.75, 1.0):
+            shown = number(t * max_grad, opts.number_format)
+            swatches.append((f'<td bgcolor="{blend(t)}" border="1" color="#9ca3af">'
+                             f"{_html(shown)}</td>", shown))
+    lines = []
     if view in ("forward", "both"):
-        cells.append(f'<td><font color="{DATA_COLOR}">grey arrows: data, forward</font></td>')
+        grey = "solid grey" if view == "both" else "grey"
+        lines.append((DATA_COLOR, f"{grey} arrows: data, forward"))
     if view in ("backward", "both"):
-        note = (
-            "edge label: local derivative d(out)/d(in)"
-            if edge_labels
-            else "local derivatives hidden (edge_labels=True shows them)"
-        )
-        cells.append(
-            f'<td><font color="{GRAD_COLOR}">red arrows: gradients, backward; {note}</font></td>'
-        )
-    if shade:
-        cells.append(f'<td bgcolor="{_blend(1.0)}">redder: larger |grad|</td>')
-    if cells:
-        rows.append(
-            '<tr><td align="left"><table border="0" cellborder="0" cellspacing="4" '
-            f'cellpadding="3"><tr>{"".join(cells)}</tr></table></td></tr>'
-        )
+        line = "dashed red arrows, pointing back" if view == "both" else "red arrows"
+        note = ("label: local derivative d(op result)/d(input)" if edge_labels
+                else "local derivatives hidden (edge_labels=True)")
+        lines.append((GRAD_COLOR, f"{line}: gradients, backward; {note}"))
+    if states:
+        lines.append(("black", " · ".join(STATES.values())))
+    return swatches, [f'<font color="{c}">{_html(t)}</font>' for c, t in lines] + [
+        t for _, t in lines]
+
+
+def graph_label(swatches: Sequence[Tuple[str, str]], lines: Sequence[str],
+                caption: Optional[str], frame: Optional[Frame]) -> Any:
+    """The caption (if any) above the key, as one HTML-like table, or None.
+
+    One flat table: swatches in the first row, then a line of text per row spanning
+    them; a last, empty swatch takes the slack, so the swatches keep their own width."""
+    rows = []
+    if caption:
+        rows.append(caption_html(caption, frame.caption_width if frame else None,
+                                 frame.caption_lines if frame else 0))
+    texts, plains = lines[: len(lines) // 2], lines[len(lines) // 2:]
+    span = len(swatches) + 1
+    if swatches:
+        slack = max([_width(t) for t in plains], default=0) - sum(_width(t) for _, t in swatches)
+        filler = f'<td width="{slack}"></td>' if slack > 0 else "<td></td>"
+        rows.append(f"<tr>{''.join(cell for cell, _ in swatches)}{filler}</tr>")
+    rows.extend(f'<tr><td colspan="{span}" align="left">{t}</td></tr>' for t in texts)
+    if caption:
+        rows[0] = rows[0].replace("<td ", f'<td colspan="{span}" ', 1)
     if not rows:
         return None
-    return _Html(f'<table border="0" cellborder="0" cellspacing="0">{"".join(rows)}</table>')
+    table = '<table border="0" cellborder="0" cellspacing="4" cellpadding="3">'
+    return f'<{table}{"".join(rows)}</table>>'
 
 
-def draw_dot(
-    root: Value,
-    format: str = "svg",
-    rankdir: str = "LR",
-    view: str = "both",
-    *,
-    params: Optional[Params] = None,
-    number_format: NumberFormat = ".4g",
-    shade: bool = False,
-    legend: bool = True,
-    edge_labels: Optional[bool] = None,
-    max_nodes: int = DEFAULT_MAX_NODES,
-    around: Optional[Value] = None,
-    depth: int = 2,
-    title: Optional[str] = None,
-) -> Drawing:
+def draw_dot(root: Value, format: str = OPTIONS.format, rankdir: str = OPTIONS.rankdir,
+             view: str = OPTIONS.view, **options: Any) -> Drawing:
     """Draw the graph that computed ``root``, as a ``graphviz.Digraph`` (a ``Drawing``).
 
-    In a notebook the result shows itself as SVG; ``save(g, "g.png")`` writes a file;
-    ``g.source`` is the DOT text. Each value is a record ``label | data | grad``, each
-    op a small ellipse of its own.
+    In a notebook the result shows itself, scaled to the cell's width; ``save(g, "g.png")``
+    writes a file; ``g.source`` is the DOT text. Each value is a record ``name | data |
+    grad``, each op a small ellipse of its own. The options (defaults in ``Options``):
 
-    - ``format``: the default output format of ``render()``/``pipe()`` (micrograd's).
     - ``rankdir``: ``"LR"`` (inputs left, output right), ``"TB"``, ``"RL"`` or ``"BT"``.
-    - ``view``: ``"forward"`` (data flows from the inputs to the output),
-      ``"backward"`` (gradients flow from the output back to every input, each edge
-      labelled with its local derivative d(out)/d(in)) or ``"both"`` (one layout, each
-      edge a grey data line and a red gradient line).
-    - ``params``: the parameters, coloured apart from the inputs: Values (e.g.
-      ``model.parameters()``) or the model itself, whose parameter names then label
-      unlabelled parameters ("w.0", "b"). Without it every leaf counts as an input:
-      labels are never used to guess.
-    - ``number_format``: a format spec (default ``".4g"``: 4 significant digits) or a
-      function from float to str.
-    - ``shade``: fill each value redder the larger its ``|grad|``.
-    - ``legend``: a colour key under the graph.
-    - ``edge_labels``: label gradient edges with their local derivatives; the default
-      (None) does so up to ``EDGE_LABEL_LIMIT`` (30) values, where they stay readable.
-    - ``max_nodes``: drawing more values than this raises ``GraphTooLarge``.
-    - ``around``, ``depth``: draw only the values at most ``depth`` ops away from the
-      value ``around`` (either direction); cut-off neighbours appear as "n more".
-    - ``title``: a caption above the graph.
+    - ``view``: ``"forward"`` (solid grey arrows: data), ``"backward"`` (red arrows:
+      gradients, each labelled with its local derivative d(op result)/d(input)) or
+      ``"both"`` (the two on one layout, gradient arrows dashed).
+    - ``params``: the model (or its ``named_parameters()``, or a list of Values):
+      parameters are coloured apart from inputs and named ``L1.N2.w0`` (full name in
+      the tooltip). Unlabelled inputs are named x0, x1, ...; unlabelled results by op
+      and id (``mul7``).
+    - ``number_format``: a format spec (``".4g"``) or a function from float to str.
+    - ``shade``: fill each value redder the larger its ``|grad|`` (the key shows the scale).
+    - ``legend``: the key under the graph; ``title``: a caption above it.
+    - ``edge_labels``: local derivatives on gradient edges; None: up to 30 values.
+    - ``max_nodes``: more values than this raise ``GraphTooLarge``, which says what to draw.
+    - ``around``, ``depth``: only the values at most ``depth`` ops from ``around``.
+    - ``fit``: a notebook scales the picture to the cell (click: full size);
+      ``size=(w, h)``: files at most w x h inches (e.g. ``(13.3, 7.5)``, a 16:9 slide).
+    - ``blank_grads``: empty grad fields, for a handout to fill in by hand.
     """
-    return _build(
-        root,
-        format=format,
-        rankdir=rankdir,
-        view=view,
-        params=params,
-        number_format=number_format,
-        shade=shade,
-        legend=legend,
-        edge_labels=edge_labels,
-        max_nodes=max_nodes,
-        around=around,
-        depth=depth,
-        title=title,
-    )
+    return build(root, Options.make(format=format, rankdir=rankdir, view=view, **options))
 
 
+# animate.py's old imports (viz-browser moves it to steps.replay/steady_frames; then these go)
+_GRAPH_ATTRS, _NODE_ATTRS, _Frame, _caption_html, _value_label, _Html, _attrs, _check_options = (
+    GRAPH_ATTRS, NODE_ATTRS, Frame, caption_html, value_label, str, None, None)

@@ -3,19 +3,13 @@
 from __future__ import annotations
 
 import os
+import re
 import shutil
 import subprocess
 import sysconfig
 import warnings
 from pathlib import Path
-from typing import (
-    Any,
-    Dict,
-    Iterable,
-    Optional,
-    Tuple,
-    Union,
-)
+from typing import Any, Dict, Iterable, Optional, Tuple, Union
 
 try:
     import graphviz
@@ -29,7 +23,7 @@ from .style import ENV_RENDERER, PathLike
 
 
 class RendererNotFound(RuntimeError):
-    """No Graphviz program to turn DOT into SVG or PNG; the message says how to get one."""
+    """No Graphviz program to turn DOT into SVG, PNG or PDF; the message says how to get one."""
 
 
 class RenderError(RuntimeError):
@@ -37,11 +31,11 @@ class RenderError(RuntimeError):
 
 
 class RendererWarning(UserWarning):
-    """A notebook shows the DOT text instead of a picture; the message says why and what to
-    install. Python's default filter shows it once per session, not at every display."""
+    """A notebook shows no rendered picture; the message says why and what to install.
+    Python's default filter shows it once per session, not at every display."""
 
 
-_INSTALL_HINT = (
+INSTALL_HINT = (
     "Install one of:\n"
     "  - Graphviz: apt-get install graphviz (brew install graphviz, conda install graphviz, "
     "winget install graphviz)\n"
@@ -90,11 +84,11 @@ def find_renderer() -> Optional[str]:
     return _locate_renderer()[0]
 
 
-def _render(source: str, fmt: str, *, dpi: Optional[int] = None) -> bytes:
-    """Run the renderer on DOT text; ``fmt`` is a -T format (svg, png)."""
+def render_dot(source: str, fmt: str, *, dpi: Optional[int] = None) -> bytes:
+    """Run the renderer on DOT text; ``fmt`` is a -T format (svg, png, pdf, plain)."""
     program, reason = _locate_renderer()
     if program is None:
-        raise RendererNotFound(f"{reason}\n{_INSTALL_HINT}")
+        raise RendererNotFound(f"{reason}\n{INSTALL_HINT}")
     command = [program, "-Kdot", f"-T{fmt}", "-q"]
     if dpi:
         command.append(f"-Gdpi={dpi}")
@@ -106,11 +100,35 @@ def _render(source: str, fmt: str, *, dpi: Optional[int] = None) -> bytes:
         raise RenderError(f"could not run {program}: {error}") from error
     if done.returncode != 0 or not done.stdout:
         message = done.stderr.decode("utf-8", "replace").strip()
+        if "not recognized" in message:  # graphviz-pure writes no PDF, for one
+            message += (
+                f"\n{os.path.basename(program)} cannot write {fmt.upper()}. For PDF install "
+                "Graphviz (apt-get install graphviz, brew install graphviz), or save an SVG "
+                "and convert it: rsvg-convert -f pdf graph.svg -o graph.pdf"
+            )
         raise RenderError(f"{program} -T{fmt} failed (exit status {done.returncode}): {message}")
     return done.stdout
 
 
-# ------------------------------------------------------------------- the Digraph type
+_render = render_dot  # the name animate.py and older code use
+
+_SVG_SIZE = re.compile(r'<svg width="([\d.]+)pt" height="([\d.]+)pt"')
+
+
+def fit_svg(svg: str) -> str:
+    """An SVG that shrinks to its container's width (never grows); a click toggles full size."""
+    size = _SVG_SIZE.search(svg)
+    if size is None:
+        return svg
+    width = size.group(1)
+    toggle = (  # inline handlers are dropped in an untrusted notebook; it still fits
+        f"var f=this.style.width!=='{width}pt';this.style.width=f?'{width}pt':'100%';"
+        f"this.style.maxWidth=f?'none':'{width}pt';this.style.cursor=f?'zoom-out':'zoom-in'"
+    )
+    return svg[:size.start()] + (
+        f'<svg width="100%" style="max-width:{width}pt;height:auto;cursor:zoom-in" '
+        f'onclick="{toggle}"'
+    ) + svg[size.end():]
 
 
 class Drawing(graphviz.Digraph):
@@ -118,149 +136,78 @@ class Drawing(graphviz.Digraph):
 
     ``pipe()``, ``render()``, ``view()`` and the notebook display use
     ``find_renderer()`` (system ``dot`` or ``graphviz-pure``) instead of insisting on
-    ``dot``. With no renderer a notebook shows the DOT text and one warning with
-    install hints, never a traceback; ``pipe()``, ``render()`` and ``view()`` raise
-    ``RendererNotFound`` with the same hints. Everything else is the plain
-    ``graphviz.Digraph``: ``.source``, ``.node()``, ``.save()``, ...
+    ``dot``. In a notebook the picture scales down to the cell's width (click it for
+    full size; ``fit=False`` shows it full size in a scrolling box). Without a renderer
+    the page renders the DOT itself (viz.js) where it can, else shows the DOT text and
+    one warning; ``pipe()``, ``render()`` and ``view()`` raise ``RendererNotFound``
+    with install hints. Everything else is the plain ``graphviz.Digraph``.
     """
 
+    fit = True
+
     def pipe(  # type: ignore[override]
-        self,
-        format: Optional[str] = None,
-        renderer: Optional[str] = None,
-        formatter: Optional[str] = None,
-        neato_no_op: Union[bool, int, None] = None,
-        quiet: bool = False,
-        *,
-        engine: Optional[str] = None,
-        encoding: Optional[str] = None,
+        self, format: Optional[str] = None, renderer: Optional[str] = None,
+        formatter: Optional[str] = None, neato_no_op: Union[bool, int, None] = None,
+        quiet: bool = False, *, engine: Optional[str] = None, encoding: Optional[str] = None,
     ) -> Union[bytes, str]:
         """The rendered graph as bytes (or str with ``encoding``), e.g. ``pipe("svg")``."""
         if renderer or formatter or neato_no_op or engine not in (None, "dot"):
-            return super().pipe(  # graphviz's own machinery, which runs `dot` by name
-                format=format,
-                renderer=renderer,
-                formatter=formatter,
-                neato_no_op=neato_no_op,
-                quiet=quiet,
-                engine=engine,
-                encoding=encoding,
-            )
-        data = _render(self.source, format or self.format)
+            return super().pipe(format=format, renderer=renderer, formatter=formatter,
+                                neato_no_op=neato_no_op, quiet=quiet, engine=engine,
+                                encoding=encoding)
+        data = render_dot(self.source, format or self.format)
         return data.decode(encoding) if encoding is not None else data
 
-    def render(  # type: ignore[override]
-        self,
-        filename: Optional[PathLike] = None,
-        directory: Optional[PathLike] = None,
-        view: bool = False,
-        cleanup: bool = False,
-        format: Optional[str] = None,
-        renderer: Optional[str] = None,
-        formatter: Optional[str] = None,
-        neato_no_op: Union[bool, int, None] = None,
-        quiet: bool = False,
-        quiet_view: bool = False,
-        *,
-        outfile: Optional[PathLike] = None,
-        engine: Optional[str] = None,
-        raise_if_result_exists: bool = False,
-        overwrite_source: bool = False,
-    ) -> str:
-        """Save the DOT source to a file and render it beside it; returns the rendered path.
+    def render(self, *args: Any, **kwargs: Any) -> str:  # type: ignore[override]
+        """graphviz's ``render()`` (same paths and options), run by chainrule's renderer.
+        Without one it raises ``RendererNotFound`` before any file is written."""
+        program, reason = _locate_renderer()
+        if program is None:
+            raise RendererNotFound(f"{reason}\n{INSTALL_HINT}")
+        return super().render(*args, **kwargs)
 
-        The files are graphviz's: ``g.render(directory="out")`` writes
-        ``out/computation graph.gv`` and ``out/computation graph.gv.svg``;
-        ``g.render(outfile="g.png")`` writes ``g.gv`` and ``g.png``. ``cleanup`` deletes
-        the DOT file afterwards, ``view`` opens the result. Without a renderer this
-        raises ``RendererNotFound`` (with what to install) before any file is written.
-        """
-        if renderer or formatter or neato_no_op or engine not in (None, "dot"):
-            return super().render(  # graphviz's own machinery, which runs `dot` by name
-                filename=filename,
-                directory=directory,
-                view=view,
-                cleanup=cleanup,
-                format=format,
-                renderer=renderer,
-                formatter=formatter,
-                neato_no_op=neato_no_op,
-                quiet=quiet,
-                quiet_view=quiet_view,
-                outfile=outfile,
-                engine=engine,
-                raise_if_result_exists=raise_if_result_exists,
-                overwrite_source=overwrite_source,
-            )
-        if raise_if_result_exists and overwrite_source:
-            raise ValueError("overwrite_source cannot be combined with raise_if_result_exists")
-        fmt = format or self.format
-        if outfile is not None:  # the paths as graphviz.Digraph.render() makes them
-            outfile = Path(outfile)
-            fmt = format or outfile.suffix[1:].lower()
-            if not fmt:
-                raise ValueError(f"cannot tell the format of {os.fspath(outfile)!r}: "
-                                 "give it a suffix (.svg, .png, ...) or pass format=")
-            if directory is None:
-                outfile = Path(self.directory, outfile)
-            if filename is None:
-                filename = outfile.with_suffix(".gv")
-        source_path = os.path.join(
-            self.directory if directory is None else directory,
-            self.filename if filename is None else filename,
-        )
-        target = Path(outfile if outfile is not None else f"{source_path}.{fmt}")
+    def _render(self, engine: str, format: str, filepath: PathLike,  # type: ignore[override]
+                renderer: Optional[str] = None, formatter: Optional[str] = None,
+                neato_no_op: Union[bool, int, None] = None, quiet: bool = False, *,
+                outfile: Optional[PathLike] = None, raise_if_result_exists: bool = False,
+                overwrite_filepath: bool = False) -> str:
+        # graphviz's render() saves the DOT file, then hands its path here to run `dot`
+        if renderer or formatter or neato_no_op or engine != "dot":
+            return graphviz.render(engine, format, filepath, renderer, formatter, neato_no_op,
+                                   quiet, outfile=outfile, overwrite_filepath=overwrite_filepath,
+                                   raise_if_result_exists=raise_if_result_exists)
+        target = Path(outfile) if outfile is not None else Path(f"{os.fspath(filepath)}.{format}")
         if raise_if_result_exists and target.exists():
-            raise getattr(graphviz, "FileExistsError", FileExistsError)(
-                f"output file exists: {os.fspath(target)!r}"
-            )
-        if not overwrite_source and target.resolve() == Path(source_path).resolve():
+            raise graphviz.FileExistsError(f"output file exists: {os.fspath(target)!r}")
+        if not overwrite_filepath and target.resolve() == Path(filepath).resolve():
             raise ValueError(f"outfile {target.name!r} must be different from the DOT file "
                              "(pass overwrite_source=True to override)")
-        data = _render(self.source, fmt)  # first: no renderer, no files
-        saved = self.save(filename, directory=directory)
-        target.parent.mkdir(parents=True, exist_ok=True)
-        target.write_bytes(data)
-        if cleanup:
-            os.remove(saved)
-        rendered = os.fspath(target)
-        if view or quiet_view:
-            graphviz.view(rendered, quiet=quiet_view)
-        return rendered
-
-    def view(  # type: ignore[override]
-        self,
-        filename: Optional[PathLike] = None,
-        directory: Optional[PathLike] = None,
-        cleanup: bool = False,
-        quiet: bool = False,
-        quiet_view: bool = False,
-    ) -> str:
-        """``render()`` the drawing and open it in the system's viewer; returns its path."""
-        return self.render(
-            filename=filename,
-            directory=directory,
-            view=True,
-            cleanup=cleanup,
-            quiet=quiet,
-            quiet_view=quiet_view,
-        )
+        target.write_bytes(render_dot(Path(filepath).read_text(encoding="utf-8"), format))
+        return os.fspath(target)
 
     def _repr_mimebundle_(
-        self,
-        include: Optional[Iterable[str]] = None,
-        exclude: Optional[Iterable[str]] = None,
+        self, include: Optional[Iterable[str]] = None, exclude: Optional[Iterable[str]] = None,
         **_: Any,
     ) -> Dict[str, Union[bytes, str]]:
-        wanted = set(include) if include is not None else {"image/svg+xml"}
+        wanted = set(include) if include is not None else {"image/svg+xml", "text/html"}
         wanted -= set(exclude or ())
-        formats = {"image/svg+xml": "svg", "image/png": "png", "image/jpeg": "jpeg"}
+        if find_renderer() is None:
+            in_page = _in_page(self.source, self.fit)
+            if in_page is not None:
+                return {"text/html": in_page, "text/plain": self.source}
         bundle: Dict[str, Union[bytes, str]] = {}
         try:
-            for mimetype, fmt in formats.items():
+            if wanted & {"image/svg+xml", "text/html"}:
+                svg = render_dot(self.source, "svg").decode("utf-8")
+                if "image/svg+xml" in wanted:
+                    bundle["image/svg+xml"] = svg
+                if "text/html" in wanted:
+                    start = svg.find("<svg")
+                    shown = fit_svg(svg[start:]) if self.fit else svg[start:]
+                    bundle["text/html"] = f'<div style="overflow:auto">{shown}</div>'
+            for mimetype, fmt in (("image/png", "png"), ("image/jpeg", "jpeg")):
                 if mimetype in wanted:
-                    data = _render(self.source, fmt)
-                    bundle[mimetype] = data.decode("utf-8") if fmt == "svg" else data
+                    bundle[mimetype] = render_dot(self.source, fmt)
         except Exception as error:  # a display must never end in a traceback
             warnings.warn(
                 f"chainrule.viz shows the DOT text instead of a picture. {error}",
@@ -269,3 +216,15 @@ class Drawing(graphviz.Digraph):
             )
             return {"text/plain": self.source}
         return bundle
+
+
+def _in_page(source: str, fit: bool) -> Optional[str]:
+    """HTML that renders the DOT in the page (the vendored viz.js), if that part is there."""
+    try:
+        from . import browser  # the in-page renderer; a plain install may leave it out
+    except ImportError:
+        return None
+    return browser.notebook_html(source, fit=fit)
+
+
+_INSTALL_HINT = INSTALL_HINT  # animate.py's old import, until it moves to the new names
