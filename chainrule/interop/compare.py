@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
-from typing import Any, Callable, List, Sequence, Tuple, Union
+from typing import Any, Callable, Dict, List, Sequence, Tuple, Union
 
 from .. import nn
 from .models import Model, _plan, to_torch
@@ -48,9 +48,12 @@ def torch_loss(loss: Loss) -> Callable[[Any, Sequence[Any]], Any]:
                          f"as {TORCH_LOSSES['l2']}, or as weight_decay=2*alpha in torch.optim")
     if name == "cross_entropy":
         return lambda out, y: F.cross_entropy(out, torch.tensor(y, dtype=torch.long))
-    f = {"mse": F.mse_loss, "binary_cross_entropy": F.binary_cross_entropy,
-         "binary_cross_entropy_with_logits": F.binary_cross_entropy_with_logits,
-         "hinge": lambda s, y: torch.relu(1 - y * s).mean()}[name]
+    functions: Dict[str, Callable[..., Any]] = {
+        "mse": F.mse_loss, "binary_cross_entropy": F.binary_cross_entropy,
+        "binary_cross_entropy_with_logits": F.binary_cross_entropy_with_logits,
+        "hinge": lambda s, y: torch.relu(1 - y * s).mean(),
+    }
+    f = functions[name]
     return lambda out, y: f(out, torch.tensor(y, dtype=out.dtype))
 
 
@@ -71,7 +74,7 @@ def _row(name: str, ours: float, theirs: float, atol: float, rtol: float) -> Row
     return Row(name, ours, theirs, abs_err, abs_err / scale if scale else 0.0, ok)
 
 
-def _table(header: Tuple[str, ...], lines: List[Tuple[str, ...]]) -> List[str]:
+def _table(header: Tuple[str, ...], lines: Sequence[Tuple[str, ...]]) -> List[str]:
     """Columns as gradcheck prints them: the first left-aligned, the rest right-aligned."""
     widths = [max(len(row[i]) for row in [header, *lines]) for i in range(len(header))]
     fmt = "  ".join(f"{{:<{w}}}" if i == 0 else f"{{:>{w}}}" for i, w in enumerate(widths))
@@ -158,7 +161,7 @@ def compare_gradients(
     theirs.backward()
     rows = []
     for s in _plan(model)[1]:
-        grad = getattr(net[s.linear], s.kind).grad[s.index].item()
+        grad = getattr(net[s.linear], s.kind).grad[s.at].item()
         rows.append(_row(s.name, ours[s.name], grad, atol, rtol))
     result = GradientComparison(_row(f"loss ({name})", value.data, theirs.item(), atol, rtol),
                                 rows, atol, rtol)

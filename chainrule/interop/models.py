@@ -28,7 +28,7 @@ class Slot(NamedTuple):
     value: Value
     linear: int  # index of its Linear in the Sequential
     kind: str  # "weight" or "bias"
-    index: Tuple[int, ...]  # (j, k) in weight, (j,) in bias
+    at: Tuple[int, ...]  # (j, k) in weight, (j,) in bias
 
 
 def _layers(model: Any) -> List[List[Neuron]]:
@@ -70,7 +70,7 @@ def parameter_names(model: Model) -> Dict[str, str]:
     '2.weight[0, 2]'
     """
     _, slots = _plan(model)
-    return {s.name: f"{s.linear}.{s.kind}[{', '.join(map(str, s.index))}]" for s in slots}
+    return {s.name: f"{s.linear}.{s.kind}[{', '.join(map(str, s.at))}]" for s in slots}
 
 
 def to_torch(model: Model) -> Any:
@@ -87,12 +87,13 @@ def to_torch(model: Model) -> Any:
     modules: List[Any] = []
     for nin, nout, act in shapes:
         modules.append(torch.nn.Linear(nin, nout, dtype=torch.float64))
-        if TORCH_ACTIVATIONS[act] is not None:
-            modules.append(getattr(torch.nn, TORCH_ACTIVATIONS[act])())
+        module = TORCH_ACTIVATIONS[act]
+        if module is not None:
+            modules.append(getattr(torch.nn, module)())
     seq = torch.nn.Sequential(*modules)
     with torch.no_grad():
         for s in slots:
-            getattr(seq[s.linear], s.kind)[s.index] = s.value.data
+            getattr(seq[s.linear], s.kind)[s.at] = s.value.data
     return seq
 
 
@@ -159,7 +160,7 @@ def from_torch(module: Any, *, fused: Optional[bool] = None) -> MLP:
     state = {}
     for s in slots:
         weight, bias = arrays[s.linear]
-        state[s.name] = weight[s.index[0]][s.index[1]] if s.kind == "weight" else bias[s.index[0]]
+        state[s.name] = weight[s.at[0]][s.at[1]] if s.kind == "weight" else bias[s.at[0]]
     _check_finite(state, model)
     model.load_state_dict(state)
     return model

@@ -21,8 +21,8 @@ _BUFFERS = {"SGD": ("momentum_buffer",), "Adam": ("exp_avg", "exp_avg_sq"),
             "AdamW": ("exp_avg", "exp_avg_sq")}
 
 
-def _tensors(model: Model, torch_model: Any) -> Tuple[List[Slot], List[Tuple[int, str]]]:
-    """Slots of ``model`` and the ``(linear, kind)`` of each tensor in torch's parameter order."""
+def _tensors(model: Model, torch_model: Any) -> Tuple[List[Slot], Dict[Tuple[int, str], int]]:
+    """Slots of ``model``, and where each ``(linear, kind)`` is in ``torch_model.parameters()``."""
     import torch
 
     shapes, slots = _plan(model)
@@ -36,9 +36,11 @@ def _tensors(model: Model, torch_model: Any) -> Tuple[List[Slot], List[Tuple[int
                              f"got {layer!r}; make it with to_torch(model)")
         position += 1 if act == "linear" else 2
     names = {id(p): name for name, p in torch_model.named_parameters()}
-    order = [(s.linear, s.kind) for s in slots if s.index in ((0, 0), (0,))]
-    by_name = {f"{linear}.{kind}": (linear, kind) for linear, kind in order}
-    return slots, [by_name[names[id(p)]] for p in torch_model.parameters()]
+    column = {}
+    for i, p in enumerate(torch_model.parameters()):
+        linear, kind = names[id(p)].split(".")
+        column[int(linear), kind] = i
+    return slots, column
 
 
 def optimizer_to_torch(opt: optim.Optimizer, model: Model, torch_model: Any) -> Any:
@@ -53,7 +55,7 @@ def optimizer_to_torch(opt: optim.Optimizer, model: Model, torch_model: Any) -> 
     kind = type(opt).__name__
     if kind not in TORCH_OPTIMIZERS or type(opt) is not getattr(optim, kind):
         raise TypeError(f"optimizer_to_torch expects a chainrule SGD, Adam or AdamW, got {kind}")
-    slots, tensors = _tensors(model, torch_model)
+    slots, column = _tensors(model, torch_model)
     state = opt.state_dict()
     where = {id(s.value): s for s in slots}
     if {id(p) for p in opt.params} != set(where):
@@ -72,7 +74,7 @@ def optimizer_to_torch(opt: optim.Optimizer, model: Model, torch_model: Any) -> 
         buffers = [torch.zeros_like(p) for p in params]
         for p, x in zip(opt.params, values):
             s = where[id(p)]
-            buffers[tensors.index((s.linear, s.kind))][s.index] = x
+            buffers[column[s.linear, s.kind]][s.at] = x
         for i, buffer in enumerate(buffers):
             per_tensor.setdefault(i, {})[name] = buffer
     if kind != "SGD":
@@ -99,7 +101,7 @@ def optimizer_from_torch(torch_opt: Any, torch_model: Any, model: Model) -> opti
     if kind not in TORCH_OPTIMIZERS or type(torch_opt) is not getattr(torch.optim, kind):
         raise TypeError(f"optimizer_from_torch expects torch.optim.SGD, Adam or AdamW, "
                         f"got {type(torch_opt).__name__}")
-    slots, tensors = _tensors(model, torch_model)
+    slots, column = _tensors(model, torch_model)
     params = list(torch_model.parameters())
     groups = torch_opt.param_groups
     if len(groups) != 1 or {id(p) for p in groups[0]["params"]} != {id(p) for p in params}:
@@ -129,7 +131,7 @@ def optimizer_from_torch(torch_opt: Any, torch_model: Any, model: Model) -> opti
         state[name] = []
         for p in result.params:
             s = position[id(p)]
-            state[name].append(entries[tensors.index((s.linear, s.kind))][name][s.index].item())
+            state[name].append(entries[column[s.linear, s.kind]][name][s.at].item())
     if kind != "SGD":
         steps = {int(e["step"]) for e in entries if "step" in e}
         if len(steps) > 1:

@@ -244,7 +244,9 @@ def record(names: Optional[Mapping[str, Any]] = None) -> Iterator[RecordedGraph]
     constants. Any other op that computes a float tensor raises ``UnsupportedOp``
     naming it; an op on a tensor with dimensions raises a ``ValueError``. Under
     ``torch.no_grad()`` nothing is recorded (the results are leaves, as in torch).
-    ``names`` labels tensors in drawings; so does ``graph.label(t, "x")``.
+    ``names`` labels tensors in drawings; so does ``graph.label(t, "x")``. Use
+    float64 tensors: chainrule computes in float64, so a float32 computation's
+    numbers differ from the drawing's in the 8th digit (``graph.compare()`` shows it).
     """
     graph = RecordedGraph()
     for name, tensor in (names or {}).items():
