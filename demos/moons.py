@@ -3,6 +3,7 @@
 
     python3 demos/moons.py                      # what `python3 tasks.py demo` runs
     python3 demos/moons.py --optimizer adam --batch-size 20 --epochs 30
+    python3 demos/moons.py --compile            # the same numbers, replayed from a Tape
 
 A 2-16-16-1 ReLU network learns to separate two interleaving half moons (100
 points), with micrograd's recipe: the max-margin (hinge) loss on labels -1/+1, an
@@ -22,12 +23,15 @@ Writes to ``out/`` (or ``--out DIR``):
 from __future__ import annotations
 
 import argparse
+import math
+import os
 import sys
+import tempfile
 import time
 from pathlib import Path
 from typing import Any, Dict, Iterator, List, Optional, Sequence, Tuple
 
-from chainrule import Value, no_grad
+from chainrule import Tape, Value, no_grad
 from chainrule.data import Batches, batches, make_moons
 from chainrule.nn import MLP, Neuron, hinge, l2
 from chainrule.optim import SGD, Adam
@@ -36,6 +40,28 @@ from chainrule.train import accuracy
 N_SAMPLES = 100
 NOISE = 0.1
 ALPHA = 1e-4  # the L2 penalty's weight, micrograd's value
+
+
+def learning_rate(text: str) -> float:
+    """--lr: a finite number >= 0 (0 trains nothing, which can be the point of a lesson)."""
+    try:
+        lr = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"must be a number, got {text!r}") from None
+    if not math.isfinite(lr) or lr < 0:
+        raise argparse.ArgumentTypeError(f"must be a finite number >= 0, got {text!r}")
+    return lr
+
+
+def usable_out(path: Path) -> Optional[str]:
+    """Why ``path`` cannot take the demo's files, or None; makes the directory."""
+    try:
+        path.mkdir(parents=True, exist_ok=True)
+        with tempfile.TemporaryFile(dir=path):  # writable for this user (root included)?
+            pass
+    except OSError as error:
+        return f"cannot write to {os.fspath(path)!r}: {error.strerror or error}"
+    return None
 
 
 def parse_args(argv: Optional[Sequence[str]]) -> argparse.Namespace:
@@ -51,8 +77,11 @@ def parse_args(argv: Optional[Sequence[str]]) -> argparse.Namespace:
     parser.add_argument("--hidden", type=int, nargs="+", default=[16, 16],
                         help="hidden layer widths (default: 16 16)")
     parser.add_argument("--optimizer", choices=["sgd", "adam"], default="sgd")
-    parser.add_argument("--lr", type=float, default=None,
+    parser.add_argument("--lr", type=learning_rate, default=None,
                         help="initial learning rate (default: 1.0 for sgd, 0.03 for adam)")
+    parser.add_argument("--compile", action="store_true",
+                        help="record each batch's graph once in a Tape and replay it (faster, "
+                             "same numbers)")
     parser.add_argument("--out", type=Path, default=Path("out"), help="output directory")
     args = parser.parse_args(argv)
     if args.steps is not None and args.epochs is not None:
@@ -63,6 +92,9 @@ def parse_args(argv: Optional[Sequence[str]]) -> argparse.Namespace:
             parser.error(f"--{name.replace('_', '-')} must be at least 1, got {value}")
     if any(width < 1 for width in args.hidden):
         parser.error(f"--hidden widths must be at least 1, got {args.hidden}")
+    problem = usable_out(args.out)  # before training: a bad --out must not cost the run
+    if problem:
+        parser.error(f"--out: {problem}")
     return args
 
 
@@ -92,38 +124,60 @@ def train(args: argparse.Namespace) -> Tuple[MLP, Dict[str, List[float]], List[A
     """The whole training run: data, model, optimizer and the loop. Seeded: reproducible."""
     X, labels = make_moons(N_SAMPLES, noise=NOISE, seed=args.seed)
     y = [2 * label - 1 for label in labels]  # the hinge loss wants -1/+1
-    model = MLP(2, [*args.hidden, 1], seed=args.seed)
+    # fused: one Value.dot node per neuron, so 100 steps take seconds; the neuron drawn
+    # at the end is rebuilt with micrograd's fine-grained graph (fused=False).
+    model = MLP(2, [*args.hidden, 1], seed=args.seed, fused=True)
     print(f"model: MLP(2, {[*args.hidden, 1]}), {len(model.parameters())} parameters; "
           f"data: {N_SAMPLES} moons points")
 
     loader = batches(X, y, args.batch_size or N_SAMPLES, shuffle=args.batch_size is not None,
                      seed=args.seed)
     steps = args.epochs * len(loader) if args.epochs is not None else (args.steps or 100)
-    if args.optimizer == "sgd":
-        optimizer: Any = SGD(model.parameters(), lr=args.lr or 1.0)
-    else:
-        optimizer = Adam(model.parameters(), lr=args.lr or 0.03)
+    default_lr = 1.0 if args.optimizer == "sgd" else 0.03
+    lr = default_lr if args.lr is None else args.lr  # --lr 0 means 0
+    optimizer: Any = (SGD if args.optimizer == "sgd" else Adam)(model.parameters(), lr=lr)
     lr0 = optimizer.lr
 
     history: Dict[str, List[float]] = {"loss": [], "accuracy": []}
+    tapes: Dict[Tuple[int, ...], Tuple[Tape, List[Value]]] = {}
     stream = _endless(loader)
     bar = _progress(steps)
     for k in bar:
         xb, yb = next(stream)
-        scores = [model(x) for x in xb]
-        loss = hinge(scores, yb) + l2(model, ALPHA)
-        optimizer.zero_grad()
-        loss.backward()
+        if args.compile:
+            loss_value, scores = taped_step(model, xb, yb, tapes)
+        else:
+            scores = [model(x) for x in xb]
+            loss = hinge(scores, yb) + l2(model, ALPHA)
+            optimizer.zero_grad()
+            loss.backward()
+            loss_value = loss.data
         optimizer.lr = lr0 * (1.0 - 0.9 * k / steps)  # micrograd's linear decay
         optimizer.step()
         correct = sum((s.data > 0) == (t > 0) for s, t in zip(scores, yb))
-        history["loss"].append(loss.data)
+        history["loss"].append(loss_value)
         history["accuracy"].append(correct / len(yb))
         if hasattr(bar, "set_postfix"):
-            bar.set_postfix(loss=f"{loss.data:.4f}", acc=f"{correct / len(yb):.0%}")
+            bar.set_postfix(loss=f"{loss_value:.4f}", acc=f"{correct / len(yb):.0%}")
         elif k % 10 == 0 or k == steps - 1:
-            print(f"step {k} loss {loss.data:.4f} accuracy {correct / len(yb):.0%}")
+            print(f"step {k} loss {loss_value:.4f} accuracy {correct / len(yb):.0%}")
     return model, history, X, y
+
+
+def taped_step(model: MLP, xb: List[Any], yb: List[int],
+               tapes: Dict[Tuple[int, ...], Tuple[Tape, List[Value]]]) -> Tuple[float, List[Any]]:
+    """Forward and backward through a Tape: the graph is built once per batch of labels
+    (the labels are constants in the hinge loss), then replayed with new inputs."""
+    key = tuple(yb)
+    if key not in tapes:
+        inputs = [[Value(v) for v in x] for x in xb]  # the leaves a replay refills
+        scores = [model(x) for x in inputs]
+        tapes[key] = (Tape(hinge(scores, yb) + l2(model, ALPHA), inputs=inputs), scores)
+    tape, scores = tapes[key]
+    loss_value = tape.forward(xb)
+    model.zero_grad()
+    tape.backward()
+    return loss_value, [Value(tape.value(s)) for s in scores]
 
 
 def _endless(loader: Batches) -> Iterator[Any]:

@@ -181,3 +181,68 @@ def test_regression_demo_recovers_the_line(capsys):
     a, b = map(float, re.search(r"learned a = (\S+), b = (\S+)", out).groups())
     assert abs(a - 2.0) < 0.1 and abs(b + 1.0) < 0.1
     assert "true    a = 2.0000, b = -1.0000" in out
+
+
+# ------------------------------------------------------------ the demo's command line
+
+
+def test_lr_zero_trains_with_zero(moons, tmp_path, capsys):
+    argv = ["--lr", "0", "--steps", "3", "--hidden", "3", "--out", str(tmp_path)]
+    assert moons.main(argv) == 0
+    initial = MLP(2, [3, 1], seed=1337, fused=True)  # the demo's seeded start
+    trained = MLP.from_file(tmp_path / "model.json")
+    assert trained.state_dict() == initial.state_dict()  # lr 0: not one parameter moved
+
+
+@pytest.mark.parametrize("lr", ["-1", "nan", "inf", "-inf", "fast"])
+def test_a_bad_lr_is_a_usage_error(moons, lr, capsys):
+    with pytest.raises(SystemExit) as info:
+        moons.main([f"--lr={lr}", "--steps", "1"])
+    assert info.value.code == 2
+    err = capsys.readouterr().err
+    assert re.search(rf"argument --lr: must be a (finite number >= 0|number), got '{lr}'", err)
+
+
+def _unwritable_dir(tmp_path):
+    """A directory this process cannot write into (root ignores permission bits)."""
+    locked = tmp_path / "locked"
+    locked.mkdir()
+    locked.chmod(0o500)
+    try:
+        (locked / "probe").write_text("")
+    except OSError:
+        return locked
+    (locked / "probe").unlink()
+    if Path("/sys/kernel").is_dir():  # sysfs: not even root makes files there
+        return Path("/sys/kernel")
+    pytest.skip("no directory here is unwritable for this user")
+
+
+@pytest.mark.parametrize("kind", ["file", "under-a-file", "unwritable"])
+def test_an_unusable_out_is_found_before_training(moons, tmp_path, kind, capsys):
+    a_file = tmp_path / "taken"
+    a_file.write_text("not a directory")
+    out = {"file": a_file, "under-a-file": a_file / "sub",
+           "unwritable": _unwritable_dir(tmp_path)}[kind]
+    with pytest.raises(SystemExit) as info:
+        moons.main(["--steps", "1", "--out", str(out)])
+    assert info.value.code == 2
+    captured = capsys.readouterr()
+    assert re.search(rf"argument --out|--out: cannot write to '{re.escape(str(out))}'",
+                     captured.err), captured.err
+    assert "model:" not in captured.out  # no training started
+    assert a_file.read_text() == "not a directory"
+
+
+@pytest.mark.parametrize("extra", [[], ["--batch-size", "25"], ["--optimizer", "adam"]])
+def test_compile_trains_to_the_same_numbers(moons, extra, tmp_path):
+    argv = ["--steps", "12", "--hidden", "8", "8", "--out", str(tmp_path), *extra]
+    model, history, X, _ = moons.train(moons.parse_args(argv))
+    taped, taped_history, _, _ = moons.train(moons.parse_args([*argv, "--compile"]))
+    assert taped_history == history
+    assert taped.state_dict() == model.state_dict()
+
+
+def test_compile_runs_the_whole_demo(moons, tmp_path, capsys):
+    assert moons.main(["--compile", "--out", str(tmp_path)]) == 0
+    assert "train accuracy 100% (100/100) after 100 steps" in capsys.readouterr().out
