@@ -1,248 +1,267 @@
-"""backward() step by step as a page or a GIF."""
+"""backward() step by step as a page (drawn in the browser) or a GIF (drawn by dot).
+
+The page carries every frame as DOT text and the vendored viz.js (``browser``), so it
+draws with no renderer installed, offline, the same everywhere. The GIF needs a local
+renderer for its PNG frames and Pillow to put the captions on them.
+"""
 
 from __future__ import annotations
 
+import hashlib
 import html
 import io
 import re
 from pathlib import Path
-from typing import (
-    Any,
-    Dict,
-    List,
-    Optional,
-    Sequence,
-    Set,
-    Tuple,
-)
+from typing import Any, Dict, List, Sequence, Tuple
 
 from ..engine import Value
-from .dot import (
-    _GRAPH_ATTRS,
-    _NODE_ATTRS,
-    _attrs,
-    _caption_html,
-    _check_options,
-    _Frame,
-    _Html,
-    _value_label,
-)
-from .graph import Params, _label, _parameters, _short_name
-from .render import _INSTALL_HINT, RendererNotFound, _locate_renderer, _render
-from .steps import Step, backward_steps
-from .style import NumberFormat, PathLike
+from . import browser
+from .dot import Frame, value_label
+from .graph import Graph
+from .render import INSTALL_HINT, RendererNotFound, find_renderer, render_dot
+from .steps import Step, replay
+from .style import DATA_COLOR, FONT, GRAD_COLOR, KINDS, NODE_ATTRS, PENDING_COLOR, STATES, PathLike
+
+# Helvetica's advance widths (Adobe AFM, 1/1000 em) for ASCII 32..126: the metrics
+# Graphviz itself estimates text with when it has no fonts, as viz.js has none.
+_HELVETICA = [
+    278, 278, 355, 556, 556, 889, 667, 191, 333, 333, 389, 584, 278, 333, 278, 278,
+    556, 556, 556, 556, 556, 556, 556, 556, 556, 556, 278, 278, 584, 584, 584, 556,
+    1015, 667, 667, 722, 722, 667, 611, 778, 722, 278, 500, 667, 556, 833, 722, 778,
+    667, 778, 722, 667, 611, 722, 667, 944, 667, 667, 611, 278, 278, 278, 469, 556,
+    333, 556, 556, 500, 556, 556, 278, 556, 556, 222, 222, 500, 222, 833, 556, 556,
+    556, 556, 333, 500, 278, 556, 500, 722, 500, 500, 500, 334, 260, 334, 584,
+]
+_WIDE = 1000  # an East Asian character; any other is taken as wide as a digit
+_FIELD_PAD = 16  # points a record adds around a field's text (Graphviz: 4 * GAP)
+_FIELDS = re.compile(r"(?<!\\)\|")
 
 
-def _steady_frames(
-    steps: Sequence[Step],
-    rankdir: str,
-    number_format: NumberFormat,
-    params: Optional[Params],
-    captions: bool = True,
-) -> List[_Frame]:
-    """Frames whose nodes and caption keep one size from step to step.
+def text_width(text: str, points: float) -> float:
+    """The width in points of ``text`` set in Helvetica at ``points``, one line per "\\n"."""
+    def line(s: str) -> float:
+        units = 0
+        for ch in s:
+            code = ord(ch)
+            units += _HELVETICA[code - 32] if 32 <= code < 127 else (
+                _WIDE if code >= 0x1100 else 556)
+        return units * points / 1000
+    return max(line(s) for s in text.split("\n"))
 
-    A grad's text changes length as backward() runs ("grad 0" → "grad -1.5"), and the
-    layout with it, so an animation would jump. The renderer measures every text each
-    node will show (one ``-Tplain`` run); each node then gets the widest as its width.
+
+def _record_width(label: str, points: float) -> float:
+    """Inches a record label needs: its widest field (fields stack in every rankdir)."""
+    fields = _FIELDS.split(label.strip("{}"))
+    texts = [re.sub(r"\\(.)", lambda m: "\n" if m.group(1) == "n" else m.group(1), f)
+             for f in fields]
+    return (max(text_width(t, points) for t in texts) + _FIELD_PAD) / 72
+
+
+def steady_frames(steps: Sequence[Step], caption: bool) -> List[Frame]:
+    """Frames whose value nodes keep one width from step to step, so the layout stays put
+    as "grad 0" becomes "grad -1.5": each node gets the widest text it ever shows.
+
+    Widths are estimated from the font metrics, no renderer needed; 4% and 2 points of
+    slack absorb the renderer's own rounding (the width is a minimum, never a clip).
     """
-    horizontal = rankdir in ("LR", "RL")
-    names = _parameters(params)
-    # the drawing's own rankdir: it decides which way a record's fields run
-    measure = [
-        f"\tgraph{_attrs({**_GRAPH_ATTRS, 'rankdir': rankdir})}\n",
-        f"\tnode{_attrs(_NODE_ATTRS)}\n",
-    ]
-    texts: Dict[str, Value] = {}
-    seen: Set[Tuple[Value, str]] = set()
+    if not steps:
+        return []
+    opts = steps[0].options
+    names = Graph(steps[0].root, opts.params).names
+    size = float(NODE_ATTRS["fontsize"])
+    widths: Dict[Value, float] = {}
     for step in steps:
         for node, grad in step.grads.items():
-            shown = _short_name(names.get(node, ""))
-            label = _value_label(node, grad, number_format, horizontal, shown)
-            if (node, label) not in seen:
-                seen.add((node, label))
-                node_id = f"m{len(texts)}"
-                texts[node_id] = node
-                measure.append(f"\t{node_id}{_attrs({'label': label})}\n")
-    for k, step in enumerate(steps if captions else ()):
-        table = _Html(f'<table border="0" cellborder="0">{_caption_html(step.caption)}</table>')
-        measure.append(f"\tc{k}{_attrs({'label': table, 'shape': 'plaintext', 'margin': '0'})}\n")
-    plain = _render("digraph {\n" + "".join(measure) + "}\n", "plain").decode("utf-8")
-    widths: Dict[Value, float] = {}
-    caption_width = 0.0
-    for line in plain.splitlines():
-        parts = line.split()
-        if len(parts) > 4 and parts[0] == "node":
-            width = float(parts[4])
-            if parts[1] in texts:
-                node = texts[parts[1]]
-                widths[node] = max(widths.get(node, 0.0), width)
+            label = value_label(names[node], node.data, None if opts.blank_grads else grad, opts)
+            widths[node] = max(widths.get(node, 0.0), _record_width(label, size))
+    widths = {node: w * 1.04 + 2 / 72 for node, w in widths.items()}
+    return [Frame(s.node, s.states, s.caption if caption else "", widths) for s in steps]
+
+
+# -------------------------------------------------------------------------- the page
+
+
+def _swatch(text: str, css: str, inner: str = "") -> str:
+    return (f'<span class="cr-item"><span class="cr-swatch" style="{css}">{inner}</span>'
+            f"{html.escape(text)}</span>")
+
+
+def legend_html(view: str, kinds: Sequence[str]) -> str:
+    """The page's key: kinds of value, the states of a step, what each arrow means."""
+    parts = []
+    for kind in kinds:
+        fill, border, text = KINDS[kind]
+        parts.append(_swatch(text, f"background:{fill};border:1.5px solid {border}"))
+    looks = {
+        "current": f"border:3px solid {GRAD_COLOR}",
+        "updated": f"border:2px dashed {GRAD_COLOR}",
+        "final": "border:1.5px solid #6b7280",
+        "pending": f"border:1.5px dashed #6b7280;color:{PENDING_COLOR}",
+    }
+    for state, text in STATES.items():
+        parts.append(_swatch(text, f"background:#f3f4f6;{looks.get(state, '')}", "ab"))
+    if view != "backward":
+        parts.append(f'<span class="cr-item"><span class="cr-arrow" style="color:{DATA_COLOR}">'
+                     f"</span>data, forward</span>")
+    if view != "forward":
+        dash = "dashed" if view == "both" else "solid"
+        parts.append(
+            f'<span class="cr-item"><span class="cr-arrow" style="color:{GRAD_COLOR};'
+            f'border-top-style:{dash}"></span>gradient, backward; edge label: local derivative '
+            "d(op result)/d(input)</span>")
+    return "\n".join(parts)
+
+
+def page_html(steps: Sequence[Step], frames: Sequence[Frame], seconds_per_step: float) -> str:
+    """The self-contained step-through page for ``steps`` (see templates/steps.*)."""
+    root = steps[0].root
+    opts = steps[0].options.replace(legend=False)  # the page draws its own key
+    graph = Graph(root, opts.params)
+    sources = [step.draw(frame, legend=False).source for step, frame in zip(steps, frames)]
+    table: Dict[str, int] = {}  # frames share most lines: each is kept once
+    shown = []
+    for step, source in zip(steps, sources):
+        rows = [table.setdefault(line, len(table)) for line in source.split("\n")]
+        shown.append({"lines": rows, "caption": step.caption, "node_id": step.node_id})
+    kinds = [k for k in KINDS if any(graph.kind(v) == k for v in graph.order)]
+    title = f"backward() step by step: {graph.names[root]}"
+    return browser.template("steps.html").substitute(
+        title=html.escape(title),
+        uid="cr-steps-" + hashlib.sha256("\n".join(sources).encode("utf-8")).hexdigest()[:12],
+        css=browser.asset("steps.css").replace("Helvetica", FONT),
+        legend=legend_html(opts.view, kinds),
+        last=len(steps) - 1,
+        data=browser.script_json(
+            {"lines": list(table), "frames": shown, "seconds_per_step": seconds_per_step}
+        ),
+        vizjs=browser.script_text(browser.viz_js()),
+        js=browser.asset("steps.js"),
+    )
+
+
+# --------------------------------------------------------------------------- the GIF
+
+
+def _font(pixels: int) -> Any:
+    from PIL import ImageFont
+
+    for name in ("DejaVuSans.ttf", "Arial.ttf", "Helvetica.ttc"):
+        try:
+            return ImageFont.truetype(name, pixels)
+        except OSError:
+            continue
+    try:
+        return ImageFont.load_default(size=pixels)  # Pillow >= 10.1
+    except TypeError:  # pragma: no cover - old Pillow: a small bitmap font
+        return ImageFont.load_default()
+
+
+def _wrap(draw: Any, text: str, font: Any, width: int) -> List[str]:
+    lines: List[str] = []
+    for paragraph in text.split("\n"):
+        words, line = paragraph.split(" "), ""
+        for word in words:
+            trial = f"{line} {word}" if line else word
+            if line and draw.textlength(trial, font=font) > width:
+                lines.append(line)
+                line = "    " + word  # a continued line is indented
             else:
-                caption_width = max(caption_width, width)
-    # -Tplain rounds; a little slack keeps every text inside its fixed width
-    widths = {node: width + 0.03 for node, width in widths.items()}
-    points = int(caption_width * 72) + 4 if caption_width else None
-    lines = max((len(step.caption.split("\n")) for step in steps), default=0)
-    return [
-        _Frame(
-            step.node,
-            set(step.done),
-            step.caption if captions else "",
-            widths,
-            points,
-            lines if captions else 0,
-        )
-        for step in steps
-    ]
+                line = trial
+        lines.append(line)
+    return lines
 
 
-def _inline_svg(svg: str, prefix: str) -> str:
-    """An SVG document as an element for an HTML page, its ids unique to the frame."""
-    start = svg.find("<svg")
-    svg = svg[start:] if start >= 0 else svg
-    svg = re.sub(r"<!--.*?-->\s*", "", svg, flags=re.S)
-    svg = re.sub(r'\s+xmlns(:\w+)?="[^"]*"', "", svg)  # implied in HTML; no URLs left
-    svg = re.sub(r'\bid="([^"]*)"', rf'id="{prefix}\1"', svg)
-    svg = re.sub(r"url\(#([^)]*)\)", rf"url(#{prefix}\1)", svg)
-    return re.sub(r'href="#([^"]*)"', rf'href="#{prefix}\1"', svg)
+def gif_frames(pngs: Sequence[bytes], captions: Sequence[str], dpi: int) -> List[Any]:
+    """One picture per step: its caption above the graph, on one canvas size for all."""
+    from PIL import Image, ImageDraw
+
+    images = [Image.open(io.BytesIO(png)).convert("RGBA") for png in pngs]
+    width = max(max(image.width for image in images), 8 * dpi)
+    font = _font(round(16 * dpi / 72))
+    measure = ImageDraw.Draw(Image.new("RGB", (1, 1)))
+    wrapped = [_wrap(measure, caption, font, width - 2 * dpi // 4) for caption in captions]
+    line_height = round(font.size * 1.3) if hasattr(font, "size") else 14
+    top = max(len(lines) for lines in wrapped) * line_height + dpi // 4
+    height = top + max(image.height for image in images)
+    adaptive = getattr(Image, "Palette", Image).ADAPTIVE
+    pictures = []
+    for image, lines in zip(images, wrapped):
+        canvas = Image.new("RGB", (width, height), "white")
+        canvas.paste(image, (0, top), image)
+        draw = ImageDraw.Draw(canvas)
+        for k, line in enumerate(lines):
+            draw.text((dpi // 4, dpi // 8 + k * line_height), line, fill="#111827", font=font)
+        pictures.append(canvas.convert("P", palette=adaptive, colors=255))
+    return pictures
 
 
-_PAGE = """<!DOCTYPE html>
-<html lang="en">
-<head>
-<meta charset="utf-8">
-<title>{title}</title>
-<style>
-body {{ font-family: Helvetica, Arial, sans-serif; margin: 1.5em; color: #111827; }}
-h1 {{ font-size: 1.4em; margin: 0 0 .5em 0; }}
-.controls {{ display: flex; align-items: center; gap: .8em; margin: .5em 0; }}
-.controls button {{ font-size: 1.1em; padding: .3em .9em; }}
-.controls input[type=range] {{ flex: 1; max-width: 40em; }}
-.caption {{ font-size: 1.2em; min-height: 3em; margin: .4em 0; white-space: pre-line; }}
-.frame {{ display: none; }}
-.frame.current {{ display: block; }}
-.frame svg {{ max-width: 100%; height: auto; }}
-.hint {{ color: #6b7280; font-size: .9em; }}
-</style>
-</head>
-<body>
-<h1>{title}</h1>
-<div class="controls">
-<button type="button" id="prev" title="previous step (left arrow)">&#9664; previous</button>
-<input type="range" id="slider" min="0" max="{last}" value="0" step="1" aria-label="step">
-<button type="button" id="next" title="next step (right arrow)">next &#9654;</button>
-<span id="counter">1 / {count}</span>
-</div>
-<p class="hint">Step with the buttons, the slider or the keyboard: &#8592; &#8594;, Home, End.</p>
-{frames}<script>
-(function () {{
-  var frames = document.querySelectorAll(".frame");
-  var slider = document.getElementById("slider");
-  var counter = document.getElementById("counter");
-  var current = 0;
-  function show(i) {{
-    current = Math.max(0, Math.min(frames.length - 1, i));
-    for (var k = 0; k < frames.length; k++) {{
-      frames[k].className = k === current ? "frame current" : "frame";
-    }}
-    slider.value = current;
-    counter.textContent = (current + 1) + " / " + frames.length;
-  }}
-  document.getElementById("prev").onclick = function () {{ show(current - 1); }};
-  document.getElementById("next").onclick = function () {{ show(current + 1); }};
-  slider.oninput = function () {{ show(parseInt(slider.value, 10)); }};
-  document.addEventListener("keydown", function (e) {{
-    var keys = {{ ArrowLeft: current - 1, ArrowRight: current + 1,
-                 Home: 0, End: frames.length - 1 }};
-    if (e.key in keys) {{ show(keys[e.key]); e.preventDefault(); }}
-  }});
-  show(0);
-}})();
-</script>
-</body>
-</html>
-"""
+def _write_gif(steps: Sequence[Step], frames: Sequence[Frame], path: Path,
+               seconds_per_step: float, dpi: int) -> None:
+    pngs = [render_dot(step.draw(frame).source, "png", dpi=dpi)
+            for step, frame in zip(steps, frames)]
+    pictures = gif_frames(pngs, [step.caption for step in steps], dpi)
+    durations = [round(seconds_per_step * 1000)] * len(pictures)
+    durations[-1] *= 2  # linger on the finished gradients
+    buffer = io.BytesIO()  # written whole at the end: a failure leaves no half file
+    pictures[0].save(buffer, format="GIF", save_all=True, append_images=pictures[1:],
+                     duration=durations, loop=0)
+    path.write_bytes(buffer.getvalue())
+
+
+def _check(path: PathLike, seconds_per_step: Any, dpi: Any) -> Tuple[Path, str]:
+    if not isinstance(path, (str, Path)) and not hasattr(path, "__fspath__"):
+        raise TypeError(f"path must be a str or a path, got {type(path).__name__}")
+    path = Path(path)
+    suffix = path.suffix.lower()
+    if suffix not in (".gif", ".html", ".htm"):
+        raise ValueError(f"animate writes .html (or .htm) or .gif files, not {path.name!r}")
+    if isinstance(seconds_per_step, bool) or not isinstance(seconds_per_step, (int, float)):
+        raise TypeError(f"seconds_per_step must be a number, got {seconds_per_step!r}")
+    if not 0.05 <= seconds_per_step <= 60:
+        raise ValueError(f"seconds_per_step must be from 0.05 to 60, got {seconds_per_step!r}")
+    if isinstance(dpi, bool) or not isinstance(dpi, int) or not 24 <= dpi <= 600:
+        raise ValueError(f"dpi must be a whole number from 24 to 600, got {dpi!r}")
+    return path, suffix
 
 
 def animate(
     root: Value,
     path: PathLike,
     *,
-    view: str = "backward",
     seconds_per_step: float = 1.5,
     dpi: int = 96,
     **options: Any,
 ) -> Path:
-    """Run ``root.backward()`` step by step and write the frames to ``path``.
+    """Write backward() on ``root``, step by step, to ``path``; returns the path.
 
-    - ``.gif``: an animated GIF, one frame per step, looping; the last frame stays
-      twice as long. Needs Pillow (``pip install Pillow``) and a renderer: ``dot`` and
-      ``graphviz-pure`` both make the PNG frames. ``dpi`` sets their resolution.
-    - ``.html``: a self-contained page, one inline SVG per step, with previous/next
-      buttons, a slider and the arrow keys; no network, no external script.
+    - ``.html``: a self-contained page that draws each step in the browser (the
+      embedded viz.js: no renderer, no network needed): a legend, step 0 (the seed),
+      play/pause and speed, zoom, pan and follow the current node, keys, ``#step=5``
+      links. It works as a notebook output too (click it, then use the keys).
+    - ``.gif``: one picture per step with its caption, looping; the last one stays
+      twice as long. Needs Pillow and a renderer (``dot`` or ``graphviz-pure``).
 
-    Leaves the same grads as ``root.backward()``. ``options`` are ``draw_dot``'s
-    (``params=``, ``rankdir=``, ``number_format=``, ``legend=``, ...); the layout
-    stays put from frame to frame. Returns the path written.
+    The steps are those of a fresh ``backward()``, and every ``.grad`` is left exactly
+    as it was. ``options`` are ``draw_dot``'s (``params=model``, ``rankdir``,
+    ``number_format``, ``view``: ``"backward"`` unless given, ...).
     """
-    path = Path(path)
-    suffix = path.suffix.lower()
-    if suffix not in (".gif", ".html", ".htm"):
-        raise ValueError(f"animate writes .gif or .html files, not {path.name!r}")
-    _check_options(view, options.get("rankdir", "LR"), options.get("depth", 2))
+    path, suffix = _check(path, seconds_per_step, dpi)
     if suffix == ".gif":
         try:
-            from PIL import Image
+            import PIL  # noqa: F401
         except ImportError as error:
-            raise ImportError(
-                "animate(root, 'x.gif') needs Pillow: pip install Pillow "
-                "(an .html page needs nothing more)"
-            ) from error
-    program, reason = _locate_renderer()
-    if program is None:  # fail before backward() runs
-        raise RendererNotFound(f"{reason}\n{_INSTALL_HINT}")
-
-    number_format = options.get("number_format", ".4g")
-    steps = list(backward_steps(root, number_format=number_format))
-    # A GIF carries each caption in its picture; the page shows it as text above it.
-    frames = _steady_frames(
-        steps,
-        options.get("rankdir", "LR"),
-        number_format,
-        options.get("params"),
-        captions=suffix == ".gif",
-    )
-    sources = [
-        step.draw(view=view, _frame=frame, **options).source for step, frame in zip(steps, frames)
-    ]
-
+            raise ImportError("animate(root, 'x.gif') needs Pillow: pip install Pillow "
+                              "(an .html page needs nothing more)") from error
+        if find_renderer() is None:  # before any work: nothing is written
+            raise RendererNotFound("a GIF needs a local renderer for its pictures "
+                                   f"(an .html page draws in the browser and needs none).\n"
+                                   f"{INSTALL_HINT}")
+    steps = replay(root, **options)
     if suffix == ".gif":
-        images = [Image.open(io.BytesIO(_render(s, "png", dpi=dpi))) for s in sources]
-        width = max(image.width for image in images)
-        height = max(image.height for image in images)
-        adaptive = getattr(Image, "Palette", Image).ADAPTIVE
-        pictures = []
-        for image in images:
-            canvas = Image.new("RGB", (width, height), "white")
-            rgba = image.convert("RGBA")
-            canvas.paste(rgba, (0, 0), rgba)
-            pictures.append(canvas.convert("P", palette=adaptive, colors=255))
-        durations = [round(seconds_per_step * 1000)] * len(pictures)
-        durations[-1] *= 2  # linger on the finished gradients
-        pictures[0].save(
-            path, save_all=True, append_images=pictures[1:], duration=durations, loop=0
-        )
-        return path
-
-    parts = []
-    for k, (step, source) in enumerate(zip(steps, sources)):
-        svg = _inline_svg(_render(source, "svg").decode("utf-8"), f"f{k}-")
-        parts.append(
-            f'<div class="{"frame current" if k == 0 else "frame"}" id="frame{k}">\n'
-            f'<p class="caption">{html.escape(step.caption)}</p>\n{svg}</div>\n'
-        )
-    name = _label(root) or "the output"
-    title = html.escape(f"backward() step by step: {name}")
-    page = _PAGE.format(title=title, last=len(steps) - 1, count=len(steps), frames="".join(parts))
-    path.write_text(page, encoding="utf-8")
+        _write_gif(steps, steady_frames(steps, caption=False), path, seconds_per_step, dpi)
+    else:
+        page = page_html(steps, steady_frames(steps, caption=False), seconds_per_step)
+        path.write_text(page, encoding="utf-8")
     return path
+
+
