@@ -186,3 +186,14 @@ def test_widget_without_a_quiz_plays():
     assert st.position == 2 and slider.value == 2
     slider.value = 5
     assert st.position == 5 and forward.disabled
+
+
+def test_show_is_the_widget_or_else_the_frame_with_a_line_on_what_to_do(capsys):
+    st = StepThrough(neuron(), quiz=True)
+    shown = st.show()
+    if shown is st:  # no ipywidgets in this environment
+        assert "step with .next(), .previous(), .goto(k), answer with .answer(x)" in (
+            capsys.readouterr().out)
+    else:
+        assert shown.state is st
+    assert str(st.question) == st.question.text

@@ -37,6 +37,11 @@ class Question:
     expected: float
     text: str
 
+    def __str__(self) -> str:
+        return self.text
+
+    __repr__ = __str__
+
 
 @dataclass(frozen=True)
 class Feedback:
@@ -210,6 +215,17 @@ class StepThrough:
 
     def _repr_mimebundle_(self, include: Any = None, exclude: Any = None, **kw: Any) -> Any:
         return self.step._repr_mimebundle_(include, exclude, **kw)
+
+    def show(self, interval: int = 1200) -> Any:
+        """``widget()`` where ipywidgets is installed; elsewhere (JupyterLite, a bare
+        kernel) this StepThrough itself, which shows its frame, and a line on what to do."""
+        try:
+            return self.widget(interval)
+        except ImportError:
+            print("No ipywidgets here (pip install ipywidgets for the buttons): step with "
+                  ".next(), .previous(), .goto(k)" + (", answer with .answer(x)" if self.quiz
+                                                       else "") + " in cells.")
+            return self
 
     def widget(self, interval: int = 1200) -> Any:
         """The frames in an ipywidgets box: play, previous, next, a slider and, in a quiz,
