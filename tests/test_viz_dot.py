@@ -226,10 +226,14 @@ def test_blank_grads_print_a_handout_with_empty_grad_fields():
     source = draw_dot(g["o"], blank_grads=True, shade=True).source
     nodes, _ = parse(source)
     records = [a for k, a in nodes.items() if k.startswith("v")]
-    assert all(a["label"].endswith("|grad" + "\u00a0" * 11) for a in records)
+    assert all(a["label"].endswith("|grad ________") for a in records)
     assert not any("grad" in a["tooltip"] for a in records)  # nothing to peek at
     assert all(a["fillcolor"] in [fill for fill, _, _ in style.KINDS.values()] for a in records)
     assert "data 0.7071" in source  # the forward numbers stay
+    backward = parse(draw_dot(g["o"], view="backward", blank_grads=True).source)[1]
+    assert not any("label" in e for _, _, e in backward)  # local derivatives: theirs too
+    shown = parse(draw_dot(g["o"], view="backward", blank_grads=True, edge_labels=True).source)[1]
+    assert sum("label" in e for _, _, e in shown) == 9
 
 
 def test_bad_arguments_say_what_is_allowed():

@@ -111,7 +111,7 @@ class Frame:
 
 def value_label(name: str, data: float, grad: Optional[float], opts: Options) -> str:
     """The record ``name | data | grad``, its fields stacked: narrow enough to fit a cell."""
-    shown = "grad " + "\u00a0" * 10 if grad is None else f"grad {number(grad, opts.number_format)}"
+    shown = "grad ________" if grad is None else f"grad {number(grad, opts.number_format)}"
     fields = [shorten(name), f"data {number(data, opts.number_format)}", shown]
     label = "|".join(escape_record(f) for f in fields if f)
     # A record lays its fields across the rank direction: in LR they stack as they are,
@@ -144,7 +144,9 @@ def build(root: Value, opts: Options = OPTIONS, grads: Optional[Mapping[Value, f
         graph.too_large(len(order), opts.max_nodes, opts.around, opts.depth)
     ids, names = graph.ids, graph.names
     view = opts.view
-    edge_labels = len(order) <= EDGE_LABEL_LIMIT if opts.edge_labels is None else opts.edge_labels
+    edge_labels = opts.edge_labels
+    if edge_labels is None:  # a handout leaves the local derivatives to the students too
+        edge_labels = len(order) <= EDGE_LABEL_LIMIT and not opts.blank_grads
     grad_of = grads.__getitem__ if grads is not None else (lambda v: v.grad)
     shade = opts.shade and not opts.blank_grads
     max_grad = max((abs(grad_of(v)) for v in order), default=0.0) if shade else 0.0

@@ -170,7 +170,8 @@ class Graph:
                 name = f"x{inputs}"
                 inputs += 1
             else:
-                name = f"{OP_WORDS.get(node._op, node._op.replace('**', 'pow'))}{self.ids[node]}"
+                word = 'pow' if node._op.startswith('**') else OP_WORDS.get(node._op, node._op)
+                name = f"{word}{self.ids[node]}"
             if name in used:  # two values, one label: the id tells them apart
                 name = f"{name}#{self.ids[node]}"
             used.add(name)
