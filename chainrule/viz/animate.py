@@ -94,7 +94,7 @@ def legend_html(view: str, kinds: Sequence[str]) -> str:
         parts.append(_swatch(text, f"background:{fill};border:1.5px solid {border}"))
     looks = {
         "current": f"border:3px solid {GRAD_COLOR}",
-        "updated": f"border:2px dashed {GRAD_COLOR}",
+        "updated": f"border:2px solid {GRAD_COLOR}",
         "final": "border:1.5px solid #6b7280",
         "pending": f"border:1.5px dashed #6b7280;color:{PENDING_COLOR}",
     }
