@@ -171,6 +171,14 @@ def test_legend_explains_kinds_states_and_arrows():
     assert "data, forward" in legend_html("both", ["input"])
 
 
+def test_page_legend_follows_the_legend_option(tmp_path):
+    with_key = animate(lecture(), tmp_path / "a.html").read_text(encoding="utf-8")
+    without = animate(lecture(), tmp_path / "b.html", legend=False).read_text(encoding="utf-8")
+    assert with_key.count('class="cr-item"') == 3 + len(STATES) + 1  # 3 kinds, states, an arrow
+    assert without.count('class="cr-item"') == 0
+    assert browser.carried_dot(with_key) == browser.carried_dot(without)  # frames never keyed
+
+
 def test_labels_cannot_inject_script_into_the_page(no_renderer, tmp_path):
     o = lecture(label=PAYLOAD)
     page = animate(o, tmp_path / "s.html").read_text(encoding="utf-8")

@@ -129,7 +129,7 @@ def page_html(steps: Sequence[Step], frames: Sequence[Frame], seconds_per_step: 
         title=html.escape(title),
         uid="cr-steps-" + hashlib.sha256("\n".join(sources).encode("utf-8")).hexdigest()[:12],
         css=browser.asset("steps.css").replace("Helvetica", FONT),
-        legend=legend_html(opts.view, kinds),
+        legend=legend_html(opts.view, kinds) if steps[0].options.legend else "",
         last=len(steps) - 1,
         data=browser.script_json(
             {"lines": list(table), "frames": shown, "seconds_per_step": seconds_per_step}

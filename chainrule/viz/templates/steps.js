@@ -122,8 +122,18 @@
     root.setAttribute("data-step", k);
     if (follow.checked || first) { followCurrent(glide && !first); } else { apply(false); }
     if (standalone) { history.replaceState(null, "", "#step=" + k); }
-    if (k < last && !drawn[k + 1]) {  // draw the next frame while this one is read
-      setTimeout(function () { try { svgFor(k + 1); } catch (e) { /* shown when reached */ } }, 0);
+    prefetch(k + 1, k + 4);
+  }
+
+  function prefetch(from, to) {  // draw the next frames while this one is read (~0.2 s each)
+    for (var j = from; j <= Math.min(to, last); j++) {
+      if (!drawn[j]) {
+        setTimeout(function () {
+          try { svgFor(j); } catch (e) { /* reported when that step is shown */ }
+          prefetch(j + 1, to);
+        }, 30);
+        return;
+      }
     }
   }
 
