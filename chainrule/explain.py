@@ -157,6 +157,7 @@ class Explanation:
 
         options.setdefault("view", "backward")
         options.setdefault("blank_grads", True)
+        options.setdefault("edge_labels", True)  # the factors: blank_grads alone hides them
         options.setdefault("title", self.title())
         drawing = draw_dot(self.root, **options)
         highlight(drawing, self.root, self.paths, options["view"])

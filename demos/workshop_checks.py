@@ -306,7 +306,7 @@ def check_grad(root: Value, node: Value) -> Verdict:
 
 def _check_grad(root: Value, node: Value) -> Verdict:
     names = names_of(root)
-    name = names.get(node, "this value")
+    name = _term(names.get(node, "this value"))
     exercise = f"{name}.grad"
     if node not in names:
         return _report(exercise, FAILED, f"{node!r} is not part of the graph of "
@@ -327,14 +327,16 @@ def _check_grad(root: Value, node: Value) -> Verdict:
         mine = parent.grad
         if _not_done(mine) or not _number(mine):
             return _report(exercise, NOT_DONE, f"go in reverse order: {name} feeds into "
-                           f"{names[parent]}, so fill in and check {names[parent]}.grad first.")
+                           f"{names[parent]}, so fill in and check {_term(names[parent])}.grad "
+                           "first.")
         if not close(mine, explain(root, parent).total):
             return _report(exercise, FAILED, f"{name}'s gradient is built from "
-                           f"{names[parent]}.grad, which is not right yet: fix that one first.")
+                           f"{_term(names[parent])}.grad, which is not right yet: fix that "
+                           "one first.")
     shares = [(p, explain(root, p).total) for p in consumers]
     parts = [(p, g, local_derivatives(p)[node] * g) for p, g in shares]
     expected = explain(root, node).total
-    how = " + ".join(f"{_fmt(c)} from {names[p]}" for p, _, c in parts)
+    how = " plus ".join(f"{_fmt(c)} through {names[p]}" for p, _, c in parts)
     if close(answer, expected):
         parent, incoming, _ = parts[0]
         detail = (f"{how}: a value used twice gets the SUM of its contributions."

@@ -128,7 +128,7 @@ def test_a_value_used_twice_must_add_both_contributions():
     a.grad = -3.0
     verdict = checks.check_grad(f, a)
     assert verdict.status == checks.PASSED
-    assert "-6 from e + 3 from d" in verdict.message and "SUM" in verdict.message
+    assert "-6 through e plus 3 through d" in verdict.message and "SUM" in verdict.message
     b.grad = -8.0
     assert checks.check_grad(f, b)
 

@@ -256,6 +256,7 @@ def test_draw_highlights_exactly_the_paths_edges():
                 f"op{i(d)} -> v{i(a)}", f"op{i(f)} -> v{i(ee)}", f"v{i(ee)} -> op{i(ee)}",
                 f"op{i(ee)} -> v{i(a)}"}
     assert set(thick) == expected and len(thick) == len(expected)
+    assert any(f"op{i(d)} -> v{i(a)} [label=3" in line for line in source.splitlines())
     assert f'v{i(f)} -> op{i(f)} [color="#dc2626" fontcolor="#dc2626"] [color="#2563eb:#ea580c"' \
         in source  # the shared first edge: two parallel colours
     assert "path 1 (blue): 1 × 3 = 3" in source and "path 2 (orange): (-6) × 1 = -6" in source
