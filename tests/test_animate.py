@@ -314,7 +314,12 @@ def test_keys_work_when_the_page_is_a_notebook_output(browser_tab, no_renderer, 
     embedded = embedded.replace("</body>", "</div></body>", 1)
     (tmp_path / "nb.html").write_text(embedded, encoding="utf-8")
     shown(browser_tab, (tmp_path / "nb.html").as_uri() + "#step=2", "0")  # the hash isn't its
-    browser_tab.evaluate('document.querySelector(".cr-steps").focus()')  # a click does this
+    at = browser_tab.evaluate('(() => { const r = document.querySelector(".cr-caption")'
+                              '.getBoundingClientRect(); return [r.x + 5, r.y + 5]; })()')
+    for kind in ("mousePressed", "mouseReleased"):  # a click on the step-through focuses it
+        browser_tab.send("Input.dispatchMouseEvent", browser_tab.session, type=kind, x=at[0],
+                         y=at[1], button="left", clickCount=1)
+    assert browser_tab.evaluate('document.activeElement.className').startswith("cr-steps")
     seen = []
     for key, code in [("ArrowRight", 39), ("ArrowRight", 39), ("ArrowLeft", 37), ("End", 35)]:
         press(browser_tab, key, code)

@@ -229,6 +229,8 @@
     zoom(event.deltaY < 0 ? 1.15 : 1 / 1.15, event.clientX - r.left, event.clientY - r.top);
   }, { passive: false });
   if (standalone) {
+    root.classList.add("cr-standalone");
+    document.body.style.margin = "0";
     window.addEventListener("hashchange", function () { show(stepFromHash(), true); });
     window.addEventListener("resize", function () { if (natural) { show(current, false); } });
     root.focus({ preventScroll: true });
