@@ -26,6 +26,7 @@ from .style import (
     NODE_ATTRS,
     OP_ATTRS,
     PENDING_COLOR,
+    STATE_ATTRS,
     STATES,
     STUB_ATTRS,
     TOOLTIP_FORMAT,
@@ -153,8 +154,9 @@ def build(root: Value, opts: Options = OPTIONS, grads: Optional[Mapping[Value, f
     states = frame.states if frame is not None else {}
 
     attrs = dict(GRAPH_ATTRS, rankdir=mirror(opts.rankdir) if view == "backward" else opts.rankdir)
-    if opts.size:
-        attrs["size"] = graph_size(opts.size)
+    size = graph_size(opts.size)
+    if size:
+        attrs["size"] = size
     g = Drawing(name="computation graph", format=opts.format, graph_attr=attrs,
                 node_attr=NODE_ATTRS, edge_attr=EDGE_ATTRS)
     g.fit = opts.fit
@@ -181,12 +183,8 @@ def build(root: Value, opts: Options = OPTIONS, grads: Optional[Mapping[Value, f
             a["class"] = state  # <g class="node current"> in the SVG, for the page
         if frame is not None and node in frame.widths:
             a["width"] = f"{frame.widths[node]:.3f}"
-        if state == "current":
-            a.update(penwidth="3.5", color=GRAD_COLOR)
-        elif state == "updated":
-            a.update(penwidth="2", color=GRAD_COLOR)
-        elif state == "pending":
-            a.update(style="filled,dashed", fontcolor=PENDING_COLOR)
+        if state:
+            a.update(STATE_ATTRS[state])
         g.node(f"v{ids[node]}", **a)
 
     for node in order:
@@ -267,9 +265,9 @@ def _width(text: str) -> int:
 
 
 def legend_rows(kinds: Sequence[str], view: Optional[str], max_grad: float, edge_labels: bool,
-                opts: Options, states: bool) -> Tuple[List[Tuple[str, str]], List[str]]:
-    """The key: a row of swatches (kinds of node, the |grad| scale), then lines of text
-    (what each arrow means, the frame states), each as (html, plain text)."""
+                opts: Options, states: bool) -> Tuple[List[Tuple[str, str]], List[Tuple[str, str]]]:
+    """The key: a row of swatches (kinds of node, the |grad| scale) as (html cell, text),
+    then lines of text (what each arrow means, the frame states) as (colour, text)."""
     swatches = []
     for kind in kinds:
         fill, border, text = KINDS[kind]
@@ -293,11 +291,10 @@ def legend_rows(kinds: Sequence[str], view: Optional[str], max_grad: float, edge
         lines.append((GRAD_COLOR, f"{line}: gradients, backward; {note}"))
     if states:
         lines.append(("black", " · ".join(STATES.values())))
-    return swatches, [f'<font color="{c}">{_html(t)}</font>' for c, t in lines] + [
-        t for _, t in lines]
+    return swatches, lines
 
 
-def graph_label(swatches: Sequence[Tuple[str, str]], lines: Sequence[str],
+def graph_label(swatches: Sequence[Tuple[str, str]], lines: Sequence[Tuple[str, str]],
                 caption: Optional[str], frame: Optional[Frame]) -> Any:
     """The caption (if any) above the key, as one HTML-like table, or None.
 
@@ -307,13 +304,14 @@ def graph_label(swatches: Sequence[Tuple[str, str]], lines: Sequence[str],
     if caption:
         rows.append(caption_html(caption, frame.caption_width if frame else None,
                                  frame.caption_lines if frame else 0))
-    texts, plains = lines[: len(lines) // 2], lines[len(lines) // 2:]
     span = len(swatches) + 1
     if swatches:
-        slack = max([_width(t) for t in plains], default=0) - sum(_width(t) for _, t in swatches)
+        slack = max([_width(t) for _, t in lines], default=0) - sum(_width(t) for _, t in swatches)
         filler = f'<td width="{slack}"></td>' if slack > 0 else "<td></td>"
         rows.append(f"<tr>{''.join(cell for cell, _ in swatches)}{filler}</tr>")
-    rows.extend(f'<tr><td colspan="{span}" align="left">{t}</td></tr>' for t in texts)
+    for colour, text in lines:
+        line = f'<font color="{colour}">{_html(text)}</font>'
+        rows.append(f'<tr><td colspan="{span}" align="left">{line}</td></tr>')
     if caption:
         rows[0] = rows[0].replace("<td ", f'<td colspan="{span}" ', 1)
     if not rows:
@@ -350,7 +348,3 @@ def draw_dot(root: Value, format: str = OPTIONS.format, rankdir: str = OPTIONS.r
     """
     return build(root, Options.make(format=format, rankdir=rankdir, view=view, **options))
 
-
-# animate.py's old imports (viz-browser moves it to steps.replay/steady_frames; then these go)
-_GRAPH_ATTRS, _NODE_ATTRS, _Frame, _caption_html, _value_label, _Html, _attrs, _check_options = (
-    GRAPH_ATTRS, NODE_ATTRS, Frame, caption_html, value_label, str, None, None)

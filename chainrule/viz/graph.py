@@ -243,6 +243,3 @@ class Graph:
             )
         raise GraphTooLarge(count, limit, advice, sample)
 
-
-# animate.py's old imports (viz-browser moves it to steps.replay/steady_frames; then these go)
-Params, _label, _parameters, _short_name = Any, label_of, parameter_names, short_name

@@ -226,5 +226,3 @@ def _in_page(source: str, fit: bool) -> Optional[str]:
         return None
     return browser.notebook_html(source, fit=fit)
 
-
-_INSTALL_HINT = INSTALL_HINT  # animate.py's old import, until it moves to the new names

@@ -10,10 +10,10 @@ from dataclasses import dataclass, field
 from typing import Any, Dict, Iterator, List, Optional, Tuple
 
 from ..engine import Value
-from .dot import Frame, build, caption_html, value_label
+from .dot import Frame, build
 from .graph import Graph, run_step, safe_local_derivatives, start_backward, unique_children
-from .render import Drawing, graphviz, render_dot
-from .style import GRAPH_ATTRS, NODE_ATTRS, Options, number
+from .render import Drawing
+from .style import Options, number
 
 _MAX_LINES = 8  # updates listed in a caption; the rest are summed up in one line
 _NARY = ("sum", "dot")
@@ -214,40 +214,3 @@ def replay(root: Value, **options: Any) -> List[Step]:
         raise TypeError(f"animate needs a Value, got {type(root).__name__}")
     return list(_pass(root, _options(options)))
 
-
-def steady_frames(steps: List[Step], captions: bool = True) -> List[Frame]:
-    """Frames whose nodes and caption keep one size from step to step, so an animation
-    doesn't jump as "grad 0" becomes "grad -1.5": one ``-Tplain`` run measures every
-    text each node will show, and each node gets the widest as its width."""
-    if not steps:
-        return []
-    opts = steps[0].options
-    names = Graph(steps[0].root, opts.params).names
-    g = graphviz.Digraph(graph_attr=dict(GRAPH_ATTRS, rankdir=opts.rankdir), node_attr=NODE_ATTRS)
-    texts: Dict[str, Value] = {}
-    seen = set()
-    for step in steps:
-        for node, grad in step.grads.items():
-            label = value_label(names[node], node.data, None if opts.blank_grads else grad, opts)
-            if (node, label) not in seen:
-                seen.add((node, label))
-                texts[f"m{len(texts)}"] = node
-                g.node(f"m{len(texts) - 1}", label=label)
-    for k, step in enumerate(steps if captions else ()):
-        table = f'<table border="0" cellborder="0">{caption_html(step.caption)}</table>'
-        g.node(f"c{k}", label=f"<{table}>", shape="plaintext", margin="0")
-    widths: Dict[Value, float] = {}
-    caption_width = 0.0
-    for line in render_dot(g.source, "plain").decode("utf-8").splitlines():
-        parts = line.split()
-        if len(parts) > 4 and parts[0] == "node":
-            width = float(parts[4])
-            if parts[1] in texts:
-                widths[texts[parts[1]]] = max(widths.get(texts[parts[1]], 0.0), width)
-            else:
-                caption_width = max(caption_width, width)
-    widths = {node: width + 0.03 for node, width in widths.items()}  # -Tplain rounds
-    points = int(caption_width * 72) + 4 if caption_width else None
-    lines = max(len(step.caption.split("\n")) for step in steps) if captions else 0
-    return [Frame(s.node, s.states, s.caption if captions else "", widths, points, lines)
-            for s in steps]

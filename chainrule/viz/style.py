@@ -41,6 +41,12 @@ STATES = {
     "final": "solid: grad final",
     "pending": "dashed grey: not reached yet",
 }
+STATE_ATTRS = {  # how a frame draws each state (a value record's DOT attributes)
+    "current": {"penwidth": "3.5", "color": GRAD_COLOR},
+    "updated": {"penwidth": "2", "color": GRAD_COLOR},
+    "final": {},
+    "pending": {"style": "filled,dashed", "fontcolor": PENDING_COLOR},
+}
 
 GRAPH_ATTRS = {
     "fontname": FONT,
