@@ -16,7 +16,7 @@ from support import require
 
 from chainrule import Value
 from chainrule.nn import MLP
-from chainrule.viz import RendererNotFound, animate, browser, find_renderer, render
+from chainrule.viz import GraphTooLarge, RendererNotFound, animate, browser, find_renderer, render
 from chainrule.viz.animate import gif_frames, legend_html, steady_frames, text_width
 from chainrule.viz.steps import replay
 from chainrule.viz.style import KINDS, STATES
@@ -204,6 +204,8 @@ def test_animate_refuses_bad_arguments(tmp_path):
         animate(1.0, tmp_path / "s.html")
     with pytest.raises(TypeError, match="unknown drawing option 'colour'"):
         animate(o, tmp_path / "s.html", colour="red")
+    with pytest.raises(GraphTooLarge, match="more than max_nodes=5"):
+        animate(o, tmp_path / "s.html", max_nodes=5)
     assert list(tmp_path.iterdir()) == []  # nothing half-written
 
 
