@@ -31,6 +31,7 @@ __all__ = ["Tape", "TapeError", "TapeOp"]
 
 ADD, MUL, SUB, DIV, POW, NEG, EXP, LOG, TANH, SIGMOID, RELU, ABS, SUM, DOT, POWN = range(15)
 DOTC, SUMC = 15, 16  # dot and sum whose operands sit in consecutive slots: slices, no loop
+DOTCR = 17  # relu(dot) of a hidden neuron, run as one entry (the dot has no other consumer)
 _STEPS = {
     Value._add_backward: ADD, Value._mul_backward: MUL, Value._sub_backward: SUB,
     Value._div_backward: DIV, Value._pow_backward: POW, Value._neg_backward: NEG,
@@ -161,11 +162,30 @@ class Tape:
                 continue
             level[n] = 1 + max(level[c] for c in n._prev)
             entries[n] = self._entry(n, sig)
-        groups: Dict[Tuple[int, int], List[Tuple[Any, ...]]] = {}
-        for n, e in entries.items():
-            groups.setdefault((level[n], e[0]), []).append(e[1:])
-        self._fwd = [(code, es) for (_, code), es in sorted(groups.items())]
         self._bwd = [(entries[n][0], entries[n][1:]) for n in order if n._prev]
+        # relu(dot) as one entry where backward() runs the relu's step, then at once the
+        # dot's (the dot right after the relu in its order, and nothing else reads it).
+        uses: Dict[Value, int] = {}
+        for n in order:
+            for c in n._prev:
+                uses[c] = uses.get(c, 0) + 1
+        pairs_ = {n: order[i + 1] for i, n in enumerate(order[:-1])
+                  if entries.get(n, (None,))[0] == RELU and order[i + 1] is n._prev[0]
+                  and entries.get(n._prev[0], (None,))[0] == DOTC and uses[n._prev[0]] == 1}
+        dots = set(pairs_.values())
+        run: List[Tuple[int, Tuple[Any, ...]]] = []
+        groups: Dict[Tuple[int, int], List[Tuple[Any, ...]]] = {}
+        for n in order:
+            if n in pairs_:
+                e, depth = (DOTCR, slot[n], *entries[pairs_[n]][1:]), level[pairs_[n]]
+            elif n in entries and n not in dots:
+                e, depth = entries[n], level[n]
+            else:
+                continue
+            run.append((e[0], e[1:]))
+            groups.setdefault((depth, e[0]), []).append(e[1:])
+        self._run = run
+        self._fwd = [(code, es[::-1]) for (_, code), es in sorted(groups.items())]
         self._D: Any = [0.0] * len(nodes)
         for i, n in self._leaves:
             self._D[i] = n.data
@@ -238,7 +258,14 @@ class Tape:
         for i, n in self._leaves:
             D[i] = n.data
         for code, es in self._fwd:
-            if code == DOTC:
+            if code == DOTCR:
+                last = -1
+                for r, o, w0, w1, x0, x1, b, _ in es:
+                    if x0 != last:  # a layer's neurons read one input block: slice it once
+                        h, last = D[x0:x1], x0
+                    z = D[o] = sum(map(mul, D[w0:w1], h), D[b])
+                    D[r] = 0.0 if z <= 0.0 else z
+            elif code == DOTC:
                 for o, w0, w1, x0, x1, b, _ in es:
                     D[o] = sum(map(mul, D[w0:w1], D[x0:x1]), D[b])
             elif code == RELU:
@@ -318,15 +345,29 @@ class Tape:
     def _backward_python(self) -> List[float]:
         D = self._D
         G = [0.0] * len(D)
+        # A zero gradient may be skipped only where that changes no bit: where adding
+        # `finite * 0.0` (= +-0.0) is a no-op, which it is for every sum that does not
+        # start at -0.0. Intermediate grads start at +0.0 and can never become -0.0; a
+        # leaf's .grad could, so one -0.0 among them turns skipping off.
+        skip = True
         for i, n in self._leaves:
-            G[i] = n.grad
+            g = G[i] = n.grad
+            if g == 0.0 and math.copysign(1.0, g) < 0.0:
+                skip = False
         r = self._root
         G[r] = 1.0 if self.root._prev else G[r] + 1.0
-        for code, e in self._bwd:  # backward()'s order and each step's own arithmetic
+        for code, e in self._run:  # backward()'s order and each step's own arithmetic
             # Plain loops: CPython 3.11 runs `G[w] += D[x] * g` on floats faster than map().
-            if code == DOTC or code == DOT:
+            if code == DOTCR or code == DOTC or code == DOT:
+                if code == DOTCR:
+                    r = e[0]
+                    e = e[1:]
+                    if not D[r] <= 0.0:  # the relu's step, then the dot's
+                        G[e[0]] += G[r]
                 o, b, pairs = e[0], e[-2], e[-1]
                 g = G[o]
+                if g == 0.0 and skip and D[o] - D[o] == 0.0:
+                    continue  # a finite dot has finite operands: every update adds +-0.0
                 for w, x in pairs:
                     G[w] += D[x] * g
                     G[x] += D[w] * g
@@ -339,11 +380,15 @@ class Tape:
             elif code == MUL:
                 o, a, b = e
                 g = G[o]
+                if g == 0.0 and skip and D[o] - D[o] == 0.0:
+                    continue  # as for dot: a finite product has finite factors
                 G[a] += D[b] * g
                 G[b] += D[a] * g
             elif code == ADD:
                 o, a, b = e
                 g = G[o]
+                if g == 0.0 and skip:
+                    continue
                 G[a] += g
                 G[b] += g
             elif code == SUB:
