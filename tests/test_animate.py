@@ -328,3 +328,30 @@ def test_keys_work_when_the_page_is_a_notebook_output(browser_tab, no_renderer, 
         seen.append(browser_tab.evaluate(STATE)["step"])
     assert seen == ["1", "2", "1", "5"]
     assert browser_tab.evaluate(STATE)["hash"] == "#step=2"  # the notebook's URL untouched
+
+
+def click(tab, selector: str) -> None:
+    tab.evaluate(f'document.querySelector("{selector}").click()')
+
+
+def test_play_runs_to_the_end_and_zoom_buttons_scale(browser_tab, no_renderer, tmp_path):
+    model, loss = mlp_loss()
+    path = animate(loss, tmp_path / "mlp.html", params=model, seconds_per_step=0.05)
+    last = str(len(replay(loss, params=model)) - 1)
+    follow = shown(browser_tab, path.as_uri() + "#step=60", "60")
+    click(browser_tab, "[data-do=fit]")
+    whole = browser_tab.evaluate(STATE)
+    assert whole["mode"] == "whole" and float(whole["textPx"]) < float(follow["textPx"])
+    click(browser_tab, "[data-do=zoomin]")
+    zoomed = browser_tab.evaluate(STATE)
+    assert zoomed["mode"] == "manual"
+    assert float(zoomed["scale"]) == pytest.approx(1.25 * float(whole["scale"]), rel=1e-3)
+    click(browser_tab, "[data-do=zoomout]")
+    assert float(browser_tab.evaluate(STATE)["scale"]) == pytest.approx(float(whole["scale"]),
+                                                                         rel=1e-3)
+    click(browser_tab, ".cr-play")
+    end = browser_tab.wait_for(STATE, 120, "the last step", check=lambda s: s["step"] == last)
+    assert end["caption"] == replay(loss, params=model)[-1].caption
+    browser_tab.wait_for('document.querySelector(".cr-play").textContent', 10, "play again",
+                         check=lambda text: "play" in text)
+    assert browser_tab.evaluate("location.hash") == f"#step={last}"  # its own page: a link
