@@ -326,3 +326,11 @@ def test_a_steps_node_id_is_the_title_of_its_node_in_the_svg(dot_program):
         titles = re.findall(r'<g id="node\d+" class="node[^"]*">\s*<title>([^<]*)</title>', svg)
         assert step.node_id in titles  # what the page follows and zooms to
         assert step.node_id == f"v{[*reversed(step.root.backward_order())].index(step.node)}"
+
+
+def test_power_and_quotient_captions_read_as_a_teacher_writes_them():
+    x, y = Value(2.0, label="x"), Value(4.0, label="y")
+    lines = "\n".join(s.caption for s in backward_steps(x**2 + x**-1 + x / y))
+    assert "x.grad += 4 × 1 — local d(x**2)/d(x) = 2·x = 4, incoming 1" in lines
+    assert "x.grad += (-0.25) × 1 — local d(x**-1)/d(x) = -1·x**(-2) = -0.25, incoming 1" in lines
+    assert "y.grad += (-0.125) × 1 — local d(x/y)/d(y) = -x/y² = -0.125, incoming 1" in lines

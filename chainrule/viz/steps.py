@@ -88,7 +88,7 @@ def formula(node: Value, child: Value, names: Dict[Value, str]) -> Optional[str]
     if op == "dot":
         return names[kids[k + 1 if k % 2 == 0 else k - 1]]
     if op.startswith("**") and op != "**" and len(kids) == 1:
-        return f"{op[2:]}·{a}**({op[2:]} - 1)"
+        return _power_rule(op[2:], a)
     if len(kids) == 2:
         b = names[kids[1]]
         two = {"*": other, "-": "1" if k == 0 else "-1",
@@ -114,6 +114,19 @@ def _term(name: str) -> str:
 
 def _same(a: str, b: str) -> bool:
     return a.replace("·", "*").replace(" ", "") == b.replace("·", "*").replace(" ", "")
+
+
+def _power_rule(exponent: str, a: str) -> str:
+    """d(a**n)/da as a teacher writes it: 2·a for n = 2, 3·a**2, -1·a**(-2)."""
+    try:
+        n = float(exponent)
+    except ValueError:
+        return f"{exponent}·{a}**({exponent} - 1)"
+    m = n - 1
+    if m == 0:
+        return exponent
+    power = a if m == 1 else f"{a}**{m:g}" if m > 0 else f"{a}**({m:g})"
+    return f"{exponent}·{power}"
 
 
 def caption(index: int, total: int, node: Value, incoming: float,
