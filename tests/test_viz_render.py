@@ -266,7 +266,10 @@ def test_notebook_html_fits_the_cell_and_a_click_shows_full_size(use_dot):
     width = re.search(r'<svg width="([\d.]+)pt"', svg).group(1)
     shown = g._repr_mimebundle_()["text/html"]
     assert shown.startswith('<div style="overflow:auto"><svg width="100%" ')
-    assert f"max-width:{width}pt;height:auto" in shown  # shrinks to the cell, never grows
+    smallest = min(float(f) for f in re.findall(r'font-size="([\d.]+)"', svg))
+    floor = round(float(width) * 11 / smallest)  # px: there the smallest text is 11 px
+    assert f"max-width:{width}pt;min-width:{floor}px;height:auto" in shown  # then it scrolls
+    assert floor < 900  # the lecture neuron fits a 900 px cell without scrolling
     assert f"this.style.width=f?'{width}pt':'100%'" in shown  # the click toggles full size
     assert 'viewBox="' in shown  # the aspect ratio survives the width="100%"
     natural = draw_dot(lecture()["o"], fit=False)._repr_mimebundle_()["text/html"]

@@ -113,20 +113,28 @@ def render_dot(source: str, fmt: str, *, dpi: Optional[int] = None) -> bytes:
 _render = render_dot  # the name animate.py and older code use
 
 _SVG_SIZE = re.compile(r'<svg width="([\d.]+)pt" height="([\d.]+)pt"')
+_FONT_SIZE = re.compile(r'font-size="([\d.]+)"')
+READABLE_PX = 11  # the smallest text a projected notebook cell should show
 
 
 def fit_svg(svg: str) -> str:
-    """An SVG that shrinks to its container's width (never grows); a click toggles full size."""
+    """An SVG that shrinks to its container's width, never below where its smallest text
+    would be under READABLE_PX (then the output scrolls) and never above its own size;
+    a click toggles full size."""
     size = _SVG_SIZE.search(svg)
     if size is None:
         return svg
     width = size.group(1)
+    fonts = [float(f) for f in _FONT_SIZE.findall(svg)]
+    # 1pt of the picture is 4/3 px at full size; text of f pt reads at READABLE_PX px
+    # once the picture is float(width) * READABLE_PX / f px wide
+    floor = f"min-width:{round(float(width) * READABLE_PX / min(fonts))}px;" if fonts else ""
     toggle = (  # inline handlers are dropped in an untrusted notebook; it still fits
         f"var f=this.style.width!=='{width}pt';this.style.width=f?'{width}pt':'100%';"
         f"this.style.maxWidth=f?'none':'{width}pt';this.style.cursor=f?'zoom-out':'zoom-in'"
     )
     return svg[:size.start()] + (
-        f'<svg width="100%" style="max-width:{width}pt;height:auto;cursor:zoom-in" '
+        f'<svg width="100%" style="max-width:{width}pt;{floor}height:auto;cursor:zoom-in" '
         f'onclick="{toggle}"'
     ) + svg[size.end():]
 
