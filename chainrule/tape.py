@@ -31,7 +31,7 @@ __all__ = ["Tape", "TapeError", "TapeOp"]
 
 ADD, MUL, SUB, DIV, POW, NEG, EXP, LOG, TANH, SIGMOID, RELU, ABS, SUM, DOT, POWN = range(15)
 DOTC, SUMC = 15, 16  # dot and sum whose operands sit in consecutive slots: slices, no loop
-DOTCR = 17  # relu(dot) of a hidden neuron, run as one entry (the dot has no other consumer)
+DOTCR, DOTCR2 = 17, 18  # relu(dot) of a hidden neuron as one entry; DOTCR2: of 2 inputs
 _STEPS = {
     Value._add_backward: ADD, Value._mul_backward: MUL, Value._sub_backward: SUB,
     Value._div_backward: DIV, Value._pow_backward: POW, Value._neg_backward: NEG,
@@ -175,16 +175,26 @@ class Tape:
         dots = set(pairs_.values())
         run: List[Tuple[int, Tuple[Any, ...]]] = []
         groups: Dict[Tuple[int, int], List[Tuple[Any, ...]]] = {}
+        blocks: Dict[Tuple[int, int], int] = {}  # a neuron's weights, sliced once a forward
         for n in order:
             if n in pairs_:
-                e, depth = (DOTCR, slot[n], *entries[pairs_[n]][1:]), level[pairs_[n]]
+                o, w0, w1, x0, x1, b, pairs = entries[pairs_[n]][1:]
+                depth = level[pairs_[n]]
+                if w1 - w0 == 2:  # 2 inputs (every toy dataset's first layer): no slices
+                    e = (DOTCR2, slot[n], o, w0, w0 + 1, x0, x0 + 1, b, pairs)
+                elif all(not v._prev for v in nodes[w0:w1]):  # type: ignore[union-attr]
+                    e = (DOTCR, slot[n], o, blocks.setdefault((w0, w1), len(blocks)), x0, x1,
+                         b, pairs)
+                else:  # the relu and the dot each as themselves (the dot comes next)
+                    dots.discard(pairs_[n])
+                    e, depth = entries[n], level[n]
             elif n in entries and n not in dots:
                 e, depth = entries[n], level[n]
             else:
                 continue
             run.append((e[0], e[1:]))
             groups.setdefault((depth, e[0]), []).append(e[1:])
-        self._run = run
+        self._run, self._blocks = run, list(blocks)
         self._fwd = [(code, es[::-1]) for (_, code), es in sorted(groups.items())]
         self._D: Any = [0.0] * len(nodes)
         for i, n in self._leaves:
@@ -257,13 +267,18 @@ class Tape:
         D = self._D
         for i, n in self._leaves:
             D[i] = n.data
+        W = [D[w0:w1] for w0, w1 in self._blocks]
         for code, es in self._fwd:
             if code == DOTCR:
                 last = -1
-                for r, o, w0, w1, x0, x1, b, _ in es:
+                for r, o, k, x0, x1, b, _ in es:
                     if x0 != last:  # a layer's neurons read one input block: slice it once
                         h, last = D[x0:x1], x0
-                    z = D[o] = sum(map(mul, D[w0:w1], h), D[b])
+                    z = D[o] = sum(map(mul, W[k], h), D[b])
+                    D[r] = 0.0 if z <= 0.0 else z
+            elif code == DOTCR2:  # sum() as the engine's dot: the same additions
+                for r, o, w0, w1, x0, x1, b, _ in es:
+                    z = D[o] = sum((D[w0] * D[x0], D[w1] * D[x1]), D[b])
                     D[r] = 0.0 if z <= 0.0 else z
             elif code == DOTC:
                 for o, w0, w1, x0, x1, b, _ in es:
@@ -358,13 +373,27 @@ class Tape:
         G[r] = 1.0 if self.root._prev else G[r] + 1.0
         for code, e in self._run:  # backward()'s order and each step's own arithmetic
             # Plain loops: CPython 3.11 runs `G[w] += D[x] * g` on floats faster than map().
-            if code == DOTCR or code == DOTC or code == DOT:
+            if code == DOTCR2:  # relu(w0*x0 + w1*x1 + b): both steps, unrolled
+                r, o, w0, w1, x0, x1, b, _ = e
+                if not D[r] <= 0.0:
+                    G[o] += G[r]
+                g = G[o]
+                if g == 0.0 and skip and D[o] - D[o] == 0.0:
+                    continue
+                G[w0] += D[x0] * g
+                G[x0] += D[w0] * g
+                G[w1] += D[x1] * g
+                G[x1] += D[w1] * g
+                if b:
+                    G[b] += g
+            elif code == DOTCR or code == DOTC or code == DOT:
                 if code == DOTCR:
-                    r = e[0]
-                    e = e[1:]
+                    r, o = e[0], e[1]
                     if not D[r] <= 0.0:  # the relu's step, then the dot's
-                        G[e[0]] += G[r]
-                o, b, pairs = e[0], e[-2], e[-1]
+                        G[o] += G[r]
+                else:
+                    o = e[0]
+                b, pairs = e[-2], e[-1]
                 g = G[o]
                 if g == 0.0 and skip and D[o] - D[o] == 0.0:
                     continue  # a finite dot has finite operands: every update adds +-0.0

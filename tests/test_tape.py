@@ -155,7 +155,8 @@ def neural_graph(ws, xs, fused):
             pre = Value.sum([w[0] * xs[0], w[1] * xs[1], xs[2] * w[2], w[3]])
         h.append([pre.relu, pre.tanh, pre.sigmoid][i]())
     out = Value.dot(h, [h[2], ws[0][0], h[0]], h[1])  # shared, repeated operands: no slices
-    return Value.sum([(out - 0.5) ** 2, 1e-3 * Value.sum(p * p for w in ws for p in w)])
+    gate = Value.dot(h, xs).relu()  # relu(dot) whose weights are not leaves
+    return Value.sum([(out - 0.5) ** 2, gate, 1e-3 * Value.sum(p * p for w in ws for p in w)])
 
 
 @pytest.mark.parametrize("fused", [True, False])
