@@ -166,11 +166,19 @@ def test_notebook_outputs_draw_in_chromium_with_no_renderer(browser_tab, no_rend
     browser_tab.screenshot(tmp_path / "notebook.png")
 
 
+def test_an_output_drawn_before_the_one_carrying_viz_js_waits_for_it(browser_tab, tmp_path):
+    carrier = browser.notebook_html(draw_dot(lecture()).source)
+    later = browser.notebook_html(draw_dot(lecture(), view="forward").source)
+    browser_tab.open(notebook_page(tmp_path, [later, carrier]).as_uri())  # out of order
+    state = browser_tab.wait_for(DRAWN, 180, "both drawings", check=lambda s: s["drawn"] == 2)
+    assert state["scripts"] == 1 and state["hidden"] == ["none", "none"]
+
+
 def test_an_output_without_its_script_says_what_to_do(browser_tab, tmp_path):
     browser.notebook_html("digraph { a -> b }")  # its output was cleared: the page lacks viz.js
     later = browser.notebook_html("digraph { a -> b }")
     browser_tab.open(notebook_page(tmp_path, [later]).as_uri())
-    state = browser_tab.wait_for(DRAWN, 60, "the message",
+    state = browser_tab.wait_for(DRAWN, 60, "the message (after 5 s of waiting)",
                                  check=lambda s: any("reset()" in m for m in s["messages"]))
     assert "Run chainrule.viz.browser.reset() and display the drawing again" in state["messages"][0]
     assert state["drawn"] == 0 and state["svgs"] == []

@@ -87,7 +87,7 @@ def notebook_html(dot_text: str, *, fit: bool = True) -> str:
     carry = not _script_sent or "google.colab" in sys.modules
     vizjs = ""
     if carry:
-        vizjs = (f'<script type="text/plain" id="{box}-vizjs">'
+        vizjs = (f'<script type="text/plain" data-chainrule-vizjs="{VIZ_JS_VERSION}">'
                  f"{script_text(viz_js())}</script>\n")
         _script_sent = True
     return template("notebook.html").substitute(

@@ -1,27 +1,24 @@
 // Draw one notebook output's DOT with viz.js. The script comes once per page: the first
-// output carries its text in a script element of type text/plain, run only if no earlier
-// output already started it (window.__chainruleViz, a promise of the viz instance).
+// output carries its text in a script element of type text/plain, run only if no output
+// started it yet (window.__chainruleViz, a promise of the viz instance). An output that finds
+// neither waits a few seconds: a notebook may render the carrying output later or out of order.
 (function (id) {
   var box = document.getElementById(id);
   if (!box || box.getAttribute("data-drawn")) { return; }
   var message = box.querySelector(".cr-msg p");
-  var viz = window.__chainruleViz;
-  if (!viz) {
-    var source = document.getElementById(id + "-vizjs");
-    if (source) {
-      var script = document.createElement("script");
-      script.textContent = source.textContent;
-      document.head.appendChild(script);
-      if (window.Viz) { viz = window.__chainruleViz = window.Viz.instance(); }
-    }
+  var tries = 0;
+
+  function start() {  // the viz instance, starting viz.js from any output that carries it
+    if (window.__chainruleViz) { return window.__chainruleViz; }
+    var source = document.querySelector("script[data-chainrule-vizjs]");
+    if (!source) { return null; }
+    var script = document.createElement("script");
+    script.textContent = source.textContent;
+    document.head.appendChild(script);
+    return window.Viz ? (window.__chainruleViz = window.Viz.instance()) : null;
   }
-  if (!viz) {
-    message.textContent = "The Graphviz script (viz.js) came with an earlier output that " +
-      "is not on this page any more. Run chainrule.viz.browser.reset() and display the " +
-      "drawing again (or restart the kernel).";
-    return;
-  }
-  viz.then(function (instance) {
+
+  function draw(instance) {
     var svg = instance.renderSVGElement(box.querySelector("pre.cr-dot").textContent);
     var frame = document.createElement("div");
     frame.className = "cr-box";
@@ -46,7 +43,21 @@
     box.insertBefore(frame, box.querySelector(".cr-msg"));
     box.querySelector(".cr-msg").style.display = "none";
     box.setAttribute("data-drawn", "1");
-  }).catch(function (error) {
-    message.textContent = "viz.js could not draw this graph: " + error.message;
-  });
+  }
+
+  function attempt() {
+    var viz = start();
+    if (viz) {
+      viz.then(draw).catch(function (error) {
+        message.textContent = "viz.js could not draw this graph: " + error.message;
+      });
+    } else if (++tries < 20) {  // the output that carries viz.js may render later
+      setTimeout(attempt, 250);
+    } else {
+      message.textContent = "The Graphviz script (viz.js) came with an earlier output that " +
+        "is not on this page any more. Run chainrule.viz.browser.reset() and display the " +
+        "drawing again (or restart the kernel).";
+    }
+  }
+  attempt();
 })
