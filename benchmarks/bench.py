@@ -33,29 +33,41 @@ ROOT = Path(__file__).resolve().parent.parent
 DEFAULT_OUT = ROOT / "benchmarks" / "results" / "latest.json"
 SCHEMA = 1
 
-ENGINES = ["chainrule-fused", "chainrule-fine", "micrograd", "torch-scalar", "torch-batched"]
+ENGINES = ["chainrule-fused", "chainrule-fine", "chainrule-tape", "chainrule-tape-numpy",
+           "float-floor", "micrograd", "torch-scalar", "torch-batched"]
+TAPES = {"chainrule-tape": "python", "chainrule-tape-numpy": "numpy"}
 ENGINE_NOTES = {
     "chainrule-fused": "chainrule, one Value.dot node per neuron, nn.hinge + nn.l2 losses",
     "chainrule-fine": "chainrule, micrograd's fine-grained graph: one node per * and +",
+    "chainrule-tape": "chainrule-fused's graph recorded once in a Tape, replayed in Python",
+    "chainrule-tape-numpy": "the same Tape replayed with numpy (one vector op per op and depth)",
+    "float-floor": "the step written by hand on Python floats: no graph (float_floor.py)",
     "micrograd": "micrograd 0.1.0 from PyPI (relu in place of tanh in chain)",
     "torch-scalar": "PyTorch, op by op on 0-d float64 tensors (micrograd's graph)",
     "torch-batched": "PyTorch, float64 tensors, the whole batch at once",
 }
-WORKLOADS = ["moons-step", "chain", "wide", "memory"]
+WORKLOADS = ["moons-step", "class-epoch", "chain", "wide", "memory", "attrs", "lock"]
 # Which engines run which workload: a chain has no fused or batched form.
 SUPPORTS = {
     "moons-step": set(ENGINES),
+    # MLP(2, [64, 64, 1]) on 1,000 points: minutes per epoch for micrograd, skipped
+    "class-epoch": {"chainrule-fused", "chainrule-tape", "chainrule-tape-numpy", "float-floor",
+                    "torch-batched"},
     "chain": {"chainrule-fine", "micrograd", "torch-scalar"},
-    "wide": set(ENGINES),
+    "wide": {"chainrule-fused", "chainrule-fine", "micrograd", "torch-scalar", "torch-batched"},
     "memory": {"chainrule-fused", "chainrule-fine", "micrograd"},  # tracemalloc: Python heap only
+    "attrs": {"chainrule-fine"},  # what client attributes (Value.__dict__) cost per node
+    "lock": {"chainrule-fine"},  # what backward()'s thread lock costs per call
 }
 FULL = {
     "chain": [100, 1_000, 10_000, 100_000, 1_000_000],
     "wide": [1_000, 10_000, 100_000],
     "memory_nodes": 100_000,
+    "class_points": 1_000,
     "repeats": 3,
 }
-QUICK = {"chain": [100, 1_000], "wide": [1_000], "memory_nodes": 10_000, "repeats": 1}
+QUICK = {"chain": [100, 1_000], "wide": [1_000], "memory_nodes": 10_000, "class_points": 50,
+         "repeats": 1}
 # Graphs too big to be worth the minutes (micrograd: ~1 kB per node, freed only by the
 # cyclic collector; PyTorch: ~10 us per scalar op). Run them with --no-size-limits.
 SIZE_LIMITS = {("chain", "micrograd"): 100_000, ("chain", "torch-scalar"): 100_000}
@@ -103,22 +115,28 @@ def micrograd_style_step(Value: Any, model: Any, X: Any, y: Any) -> Callable[[in
 
 
 class ChainruleEngine:
-    def __init__(self, fused: bool) -> None:
+    def __init__(self, fused: bool, tape: Optional[str] = None) -> None:
         sys.path.insert(0, str(ROOT))
         import chainrule
         from chainrule import Value
 
         self.Value, self.fused, self.version = Value, fused, chainrule.__version__
+        self.tape, self.record_s = tape, None
 
-    def moons_step(self, points: int) -> Callable[[int], float]:
+    def moons_step(self, points: int, sizes: Sequence[int] = (2, 16, 16, 1)
+                   ) -> Callable[[int], float]:
         from chainrule.nn import MLP, hinge, l2
 
         random.seed(1337)
-        model = MLP(2, [16, 16, 1], fused=self.fused)
+        # fused= explicit: the fused row is one Value.dot node per neuron, the fine row
+        # micrograd's graph; the tapes record the fused graph (the faster one to build).
+        model = MLP(sizes[0], list(sizes[1:]), fused=self.fused)
         X, y = moons_data(points)
         if not self.fused:
             return micrograd_style_step(self.Value, model, X, y)
         params = model.parameters()
+        if self.tape:
+            return self._taped_step(model, X, y, hinge, l2)
 
         def step(k: int) -> float:  # demos/moons.py's loop
             loss = hinge([model(x) for x in X], y) + l2(params, 1e-4)
@@ -128,6 +146,28 @@ class ChainruleEngine:
             for p in params:
                 p.data -= learning_rate * p.grad
             return loss.data
+
+        return step
+
+    def _taped_step(self, model: Any, X: Any, y: Any, hinge: Any, l2: Any
+                    ) -> Callable[[int], float]:
+        from chainrule import Tape
+
+        params = model.parameters()
+        t0 = time.perf_counter()
+        inputs = [[self.Value(v) for v in x] for x in X]
+        tape = Tape(hinge([model(x) for x in inputs], y) + l2(params, 1e-4), inputs=inputs,
+                    backend=self.tape)
+        self.record_s = time.perf_counter() - t0  # building the graph once, and recording it
+
+        def step(k: int) -> float:  # one tape, every step: the inputs never change here
+            loss = tape.forward()
+            model.zero_grad()
+            tape.backward()
+            learning_rate = 1.0 - 0.9 * k / 100
+            for p in params:
+                p.data -= learning_rate * p.grad
+            return loss
 
         return step
 
@@ -202,11 +242,11 @@ class TorchEngine:
                 p -= (1.0 - 0.9 * k / 100) * p.grad
         return loss.item()
 
-    def moons_step(self, points: int) -> Callable[[int], float]:
+    def moons_step(self, points: int, sizes: Sequence[int] = (2, 16, 16, 1)
+                   ) -> Callable[[int], float]:
         torch = self.torch
         random.seed(1337)
         X, y = moons_data(points)
-        sizes = [2, 16, 16, 1]
         # micrograd's init: U(-1, 1) per weight in micrograd's order, biases 0
         layers = [([[random.uniform(-1, 1) for _ in range(nin)] for _ in range(nout)], nout)
                   for nin, nout in zip(sizes, sizes[1:])]
@@ -280,9 +320,23 @@ def pairwise_sum(values: List[Any]) -> Any:
     return values[0]
 
 
+class FloatFloor:
+    version = "-"
+
+    def moons_step(self, points: int, sizes: Sequence[int] = (2, 16, 16, 1)
+                   ) -> Callable[[int], float]:
+        sys.path.insert(0, str(ROOT / "benchmarks"))
+        from float_floor import initial_weights, moons_step
+
+        X, y = moons_data(points)
+        return moons_step(initial_weights(sizes), X, y)
+
+
 def make_engine(name: str) -> Any:
+    if name == "float-floor":
+        return FloatFloor()
     if name.startswith("chainrule"):
-        return ChainruleEngine(fused=name == "chainrule-fused")
+        return ChainruleEngine(fused=name != "chainrule-fine", tape=TAPES.get(name))
     if name == "micrograd":
         return MicrogradEngine()
     return TorchEngine(batched=name == "torch-batched")
@@ -296,9 +350,9 @@ def timed_runs(run: Callable[[], Any], min_time: float, min_runs: int, max_runs:
     start = time.perf_counter()
     while len(times) < min_runs or (time.perf_counter() - start < min_time
                                     and len(times) < max_runs):
-        t0 = time.perf_counter()
+        t0 = time.process_time()  # CPU time: other jobs on the machine inflate it less
         run()
-        times.append(time.perf_counter() - t0)
+        times.append(time.process_time() - t0)
     return times
 
 
@@ -307,17 +361,26 @@ def worker(spec: Dict[str, Any]) -> Dict[str, Any]:
     engine = make_engine(spec["engine"])
     workload, n, quick = spec["workload"], spec.get("size"), spec["quick"]
     result: Dict[str, Any] = {"version": engine.version}
-    if workload == "moons-step":
-        step = engine.moons_step(spec["moons_points"])
+    if workload in ("moons-step", "class-epoch"):
+        if workload == "moons-step":
+            step = engine.moons_step(spec["moons_points"])
+        else:
+            step = engine.moons_step(spec["class_points"], (2, 64, 64, 1))
         k = iter(range(10**9))
         losses: List[float] = []
-        warmup = 1 if quick else 2
+        warmup = 1 if quick or workload == "class-epoch" else 2
         times = timed_runs(lambda: losses.append(step(next(k))), min_time=0.3 if quick else 1.5,
                            min_runs=1 if quick else 3, max_runs=40, warmup=warmup)
         # A cross-check, not a timing: from the same weights, every engine's loss at the
         # same step is the same (to rounding).
         result.update(value=statistics.median(times), unit="s/step", runs=len(times),
                       check_step=warmup, check_loss=losses[warmup])
+        if getattr(engine, "record_s", None) is not None:
+            result["record_s"] = engine.record_s
+    elif workload == "attrs":
+        result.update(client_attributes(spec["memory_nodes"]), unit="bytes/node")
+    elif workload == "lock":
+        result.update(backward_lock(quick), unit="s/call")
     elif workload in ("chain", "wide"):
         nodes = nodes_in(workload, n)
         if workload == "chain":
@@ -375,6 +438,77 @@ def memory(engine: Any, nodes: int, points: int) -> Dict[str, Any]:
     return {"value": graph / (5 * n + 1), "nodes": 5 * n + 1, "graph_bytes": graph,
             "held_after_del_bytes": held, "gc_collect_found": found,
             "after_collect_bytes": after_collect, "moons_step_gc_found": step_cycles}
+
+
+def client_attributes(n: int) -> Dict[str, Any]:
+    """What ``__dict__`` in ``Value.__slots__`` costs: bytes on every node (against a twin
+    class with the same slots but no ``__dict__``), and what setting ``p.m = 0.0`` on a
+    node costs, the first time and after."""
+    from chainrule import Value
+
+    slots = tuple(s for s in Value.__slots__ if s != "__dict__")
+    Twin = type("ValueWithoutDict", (), {"__slots__": slots})
+
+    def allocated(make: Callable[[], Any]) -> float:  # bytes per object, list slot included
+        gc.collect()
+        tracemalloc.start()
+        before = tracemalloc.get_traced_memory()[0]
+        objects = [make() for _ in range(n)]
+        per_object = (tracemalloc.get_traced_memory()[0] - before) / n
+        tracemalloc.stop()
+        del objects
+        return per_object
+
+    node_bytes = allocated(lambda: object.__new__(Value))
+    twin_bytes = allocated(Twin)
+    values = [Value(float(i)) for i in range(n)]
+    gc.collect()
+    tracemalloc.start()
+    before = tracemalloc.get_traced_memory()[0]
+    t0 = time.process_time()
+    for v in values:
+        v.m = 0.0  # an optimizer's state on a parameter, say
+    first = (time.process_time() - t0) / n
+    attr_bytes = (tracemalloc.get_traced_memory()[0] - before) / n
+    tracemalloc.stop()
+    t0 = time.process_time()
+    for v in values:
+        v.m = 1.0
+    again = (time.process_time() - t0) / n
+    t0 = time.process_time()
+    for v in values:
+        v.grad = 1.0  # a slot, for comparison
+    slot = (time.process_time() - t0) / n
+    return {"value": node_bytes - twin_bytes, "nodes": n, "node_bytes": node_bytes,
+            "twin_bytes": twin_bytes, "dict_bytes": attr_bytes, "first_set_s": first,
+            "set_again_s": again, "slot_set_s": slot}
+
+
+def backward_lock(quick: bool) -> Dict[str, Any]:
+    """backward() of a 5-node graph, with the engine's thread lock and with a no-op in its
+    place (this process only), so the difference is the lock's cost per call."""
+    import contextlib
+
+    from chainrule import Value, engine
+
+    x, w = Value(0.5), Value(-1.5)
+    y = (x * w + 1.0).relu()
+
+    def calls(n: int = 2000) -> float:
+        t0 = time.process_time()
+        for _ in range(n):
+            y.backward()
+        return (time.process_time() - t0) / n
+
+    rounds = 3 if quick else 25
+    locked, free = [], []
+    real = engine._backward_lock
+    for _ in range(rounds):  # interleaved, so load on the machine hits both alike
+        locked.append(calls())
+        engine._backward_lock = contextlib.nullcontext()  # type: ignore[assignment]
+        free.append(calls())
+        engine._backward_lock = real
+    return {"value": min(locked), "unlocked_s": min(free), "nodes": 5}  # min: least noise
 
 
 # ============================================================================ the driver
@@ -443,7 +577,8 @@ def cells(args: argparse.Namespace, sizes: Dict[str, Any]) -> List[Dict[str, Any
                     continue
                 out.append({"workload": workload, "size": size, "engine": engine,
                             "quick": args.quick, "memory_nodes": sizes["memory_nodes"],
-                            "moons_points": args.moons_points})
+                            "moons_points": args.moons_points,
+                            "class_points": sizes["class_points"]})
     return out
 
 
@@ -462,6 +597,10 @@ def summarize(cell: Dict[str, Any], samples: List[Dict[str, Any]]) -> Dict[str, 
     values = [s["value"] for s in ok]
     row.update(unit=ok[0]["unit"], samples=values, median=statistics.median(values),
                min=min(values), max=max(values), version=ok[0]["version"])
+    for key in ("record_s", "node_bytes", "twin_bytes", "dict_bytes", "first_set_s",
+                "set_again_s", "slot_set_s", "unlocked_s"):
+        if key in ok[0]:
+            row[key] = statistics.median(s[key] for s in ok)
     for key in ("nodes", "check_step", "check_loss", "runs", "graph_bytes", "held_after_del_bytes",
                 "gc_collect_found", "after_collect_bytes", "moons_step_gc_found"):
         if key in ok[0]:
@@ -486,6 +625,8 @@ def fmt_value(value: Optional[float], unit: Optional[str]) -> str:
         return f"{value * 1e9:.0f} ns" if value < 1e-6 else f"{value * 1e6:.2f} us"
     if unit == "bytes/node":
         return f"{value:.0f} B"
+    if unit == "s/call":
+        return f"{value * 1e6:.2f} us"
     return f"{value:.3g}"
 
 
@@ -499,7 +640,8 @@ def fmt_ratio(ratio: Optional[float], workload: str) -> str:
 
 def tables(rows: List[Dict[str, Any]], engines: Sequence[str]) -> str:
     """Two markdown tables: speed (median, ratio) by workload, then memory."""
-    speed = [r for r in rows if r["workload"] != "memory"]
+    speed = [r for r in rows if r["workload"] not in ("memory", "attrs", "lock")]
+    fused = {r["workload"]: r["median"] for r in speed if r["engine"] == "chainrule-fused"}
     lines: List[str] = []
     if speed:
         names = list(dict.fromkeys(r["name"] for r in speed))
@@ -517,12 +659,17 @@ def tables(rows: List[Dict[str, Any]], engines: Sequence[str]) -> str:
                 text = fmt_value(r["median"], r["unit"])
                 if r["engine"] != "micrograd" and r.get("vs_micrograd"):
                     text += f" ({fmt_ratio(r['vs_micrograd'], r['workload'])})"
+                elif (r["engine"] not in ("chainrule-fused", "micrograd") and fused.get(name)
+                      and r["median"] and not r.get("vs_micrograd")):
+                    text += f" ({fmt_ratio(fused[name] / r['median'], r['workload'])} fused)"
                 cells_.append(text)
-            unit = "per step" if name == "moons-step" else "per node"
+            unit = {"moons-step": "per step", "class-epoch": "per epoch"}.get(name, "per node")
             lines.append(f"| {name} ({unit}) | " + " | ".join(cells_) + " |")
         lines.append("")
         lines.append("Median over fresh processes; (Nx) = N times faster than micrograd "
-                     "in the same run; — = not run.")
+                     "in the same run, (Nx fused) than chainrule-fused where micrograd did "
+                     "not run; — = not run.")
+    lines += targets(speed)
     mem = [r for r in rows if r["workload"] == "memory" and r["median"] is not None]
     if mem:
         lines += ["", f"| memory, chain graph of {mem[0]['nodes']:,} nodes | bytes/node | "
@@ -533,14 +680,63 @@ def tables(rows: List[Dict[str, Any]], engines: Sequence[str]) -> str:
                          f"{r['held_after_del_bytes'] / 1e6:.1f} MB | "
                          f"{r['gc_collect_found']:,} objects | "
                          f"{r['moons_step_gc_found']:,} objects |")
+    lines += costs(rows)
     return "\n".join(lines)
+
+
+TARGETS = [  # (what, numerator engine, denominator engine, target, at least?)
+    ("eager fused vs micrograd", "micrograd", "chainrule-fused", 70, True),
+    ("tape (python) vs eager fused", "chainrule-fused", "chainrule-tape", 5, True),
+    ("tape (python) vs micrograd", "micrograd", "chainrule-tape", 200, True),
+    ("tape (numpy) vs eager fused", "chainrule-fused", "chainrule-tape-numpy", 15, True),
+    ("tape (numpy): times torch batched", "chainrule-tape-numpy", "torch-batched", 5, False),
+    ("tape (python): times the float floor", "chainrule-tape", "float-floor", 2.5, False),
+]
+
+
+def targets(speed: List[Dict[str, Any]]) -> List[str]:
+    """The issue's speed targets for the moons step, as ratios from this run."""
+    m = {r["engine"]: r["median"] for r in speed if r["workload"] == "moons-step" and r["median"]}
+    out = ["", "| moons step | this run | target |", "|---|---:|---|"]
+    for what, top, bottom, goal, at_least in TARGETS:
+        if top in m and bottom in m:
+            ratio = m[top] / m[bottom]
+            met = ratio >= goal if at_least else ratio <= goal
+            out.append(f"| {what} | {ratio:.1f}x | {'>=' if at_least else '<='} {goal}x "
+                       f"{'(met)' if met else '(NOT met)'} |")
+    recorded = [r for r in speed if r.get("record_s") and r["workload"] == "moons-step"]
+    for r in recorded:
+        out.append(f"| {r['engine']}: recording once (build + Tape) | "
+                   f"{r['record_s'] * 1e3:.1f} ms | — |")
+    return out if len(out) > 3 else []
+
+
+def costs(rows: List[Dict[str, Any]]) -> List[str]:
+    """Client attributes on a Value, and backward()'s thread lock."""
+    out = []
+    for r in rows:
+        if r["median"] is None:
+            continue
+        if r["workload"] == "attrs":
+            out += [f"| `__dict__` in `Value.__slots__`, every node | +{r['median']:.0f} B "
+                    f"({r['node_bytes']:.0f} B a Value, {r['twin_bytes']:.0f} B without) |",
+                    f"| first `p.m = 0.0` on a node | "
+                    f"{r['first_set_s'] * 1e9:.0f} ns, +{r['dict_bytes']:.0f} B |",
+                    f"| setting `p.m` again / a slot (`p.grad`) | "
+                    f"{r['set_again_s'] * 1e9:.0f} ns / {r['slot_set_s'] * 1e9:.0f} ns |"]
+        elif r["workload"] == "lock":
+            extra = r["median"] - r["unlocked_s"]
+            out += [f"| `backward()` of a 5-node graph, with / without the thread lock | "
+                    f"{r['median'] * 1e6:.2f} us / {r['unlocked_s'] * 1e6:.2f} us "
+                    f"({extra * 1e9:+.0f} ns a call) |"]
+    return ["", "| cost of | this run |", "|---|---:|", *out] if out else []
 
 
 def details(rows: List[Dict[str, Any]]) -> str:
     lines = [f"{'workload':<14} {'engine':<16} {'median':>10} {'min':>10} {'max':>10} "
              f"{'vs micrograd':>13}  runs"]
     for r in rows:
-        if r["workload"] == "memory":
+        if r["workload"] in ("memory", "attrs"):
             continue
         runs = len(r["samples"])
         err = f"  ERROR: {r['errors'][0]}" if r["errors"] else ""
@@ -566,6 +762,8 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
     parser.add_argument("--memory-nodes", type=int, default=None, metavar="N")
     parser.add_argument("--moons-points", type=int, default=100, metavar="N",
                         help="points in moons-step (default 100, micrograd's demo)")
+    parser.add_argument("--class-points", type=int, default=None, metavar="N",
+                        help="points in class-epoch, MLP(2, [64, 64, 1]) (default 1000)")
     parser.add_argument("--no-size-limits", action="store_true",
                         help="also run micrograd and torch-scalar on chains above 1e5 steps")
     parser.add_argument("--timeout", type=float, default=600.0,
@@ -580,7 +778,7 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
 
     sizes = dict(QUICK if args.quick else FULL)
     for key, given in (("chain", args.chain_sizes), ("wide", args.wide_sizes),
-                       ("memory_nodes", args.memory_nodes)):
+                       ("memory_nodes", args.memory_nodes), ("class_points", args.class_points)):
         if given:
             sizes[key] = given
     repeats = args.repeats or sizes["repeats"]
@@ -599,7 +797,7 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
             (args.engines.index(todo[i]["engine"]) - round_) % len(args.engines)))
         for i in order:
             cell = todo[i]
-            if cell["workload"] == "memory" and round_ > 0:
+            if cell["workload"] in ("memory", "attrs") and round_ > 0:
                 continue  # deterministic: once is enough
             label = f"[{round_ + 1}/{repeats}] {cell_name(cell['workload'], cell['size'])} " \
                     f"{cell['engine']}"

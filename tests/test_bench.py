@@ -13,7 +13,7 @@ import sys
 from pathlib import Path
 
 import pytest
-from conftest import _missing
+from support import missing
 
 ROOT = Path(__file__).resolve().parent.parent
 BENCH = ROOT / "benchmarks" / "bench.py"
@@ -23,13 +23,14 @@ ROW_KEYS = {"workload", "size", "engine", "name", "unit", "samples", "median", "
 
 @pytest.fixture(scope="module")
 def report(tmp_path_factory: pytest.TempPathFactory) -> dict:
-    engines = ["chainrule-fused", "chainrule-fine"]
-    if importlib.util.find_spec("micrograd") is not None:
-        engines.append("micrograd")
+    engines = ["chainrule-fused", "chainrule-fine", "chainrule-tape", "float-floor"]
+    for module, engine in (("numpy", "chainrule-tape-numpy"), ("micrograd", "micrograd")):
+        if importlib.util.find_spec(module) is not None:
+            engines.append(engine)
     out = tmp_path_factory.mktemp("bench") / "result.json"
     cmd = [sys.executable, str(BENCH), "--quick", "--engines", *engines,
            "--chain-sizes", "50", "--wide-sizes", "64", "--memory-nodes", "1000",
-           "--moons-points", "4", "--out", str(out)]
+           "--moons-points", "4", "--class-points", "3", "--out", str(out)]
     proc = subprocess.run(cmd, capture_output=True, text=True, timeout=600, cwd=ROOT)
     assert proc.returncode == 0, proc.stdout + proc.stderr
     assert "| workload |" in proc.stdout  # the markdown table is printed
@@ -60,14 +61,42 @@ def test_every_cell_has_a_result_row(report: dict) -> None:
         assert len(row["samples"]) == 1 and row["median"] > 0
         assert row["min"] <= row["median"] <= row["max"]
     units = {r["workload"]: r["unit"] for r in rows}
-    assert units == {"moons-step": "s/step", "chain": "s/node", "wide": "s/node",
-                     "memory": "bytes/node"}
+    assert units == {"moons-step": "s/step", "class-epoch": "s/step", "chain": "s/node",
+                     "wide": "s/node", "memory": "bytes/node", "attrs": "bytes/node",
+                     "lock": "s/call"}
+    for engine in ("chainrule-tape", "float-floor"):
+        assert ("moons-step", None, engine) in cells and ("class-epoch", None, engine) in cells
+        assert ("wide", 64, engine) not in cells  # a step, not a graph to time by node
+
+
+def test_every_engine_computes_the_same_loss(report: dict) -> None:
+    """A cross-check, not a timing: same weights, same step, same loss (the tape bit for
+    bit, the hand-written floats and numpy to rounding)."""
+    for workload in ("moons-step", "class-epoch"):
+        rows = {r["engine"]: r for r in report["results"] if r["workload"] == workload}
+        fused = rows["chainrule-fused"]["check_loss"]
+        assert rows["chainrule-tape"]["check_loss"] == fused
+        assert rows["float-floor"]["check_loss"] == pytest.approx(fused, rel=1e-12)
+        if "chainrule-tape-numpy" in rows:
+            assert rows["chainrule-tape-numpy"]["check_loss"] == pytest.approx(fused, rel=1e-12)
+        assert rows["chainrule-tape"]["record_s"] > 0
+
+
+def test_the_tables_show_the_targets_and_the_costs(report: dict) -> None:
+    table = report["table_markdown"]
+    assert "| tape (python) vs eager fused |" in table
+    assert "| tape (python): times the float floor |" in table
+    assert "| class-epoch (per epoch) |" in table
+    assert "| `__dict__` in `Value.__slots__`, every node | +" in table
+    assert "with / without the thread lock |" in table
+    attrs = next(r for r in report["results"] if r["workload"] == "attrs")
+    assert attrs["median"] == attrs["node_bytes"] - attrs["twin_bytes"] > 0
 
 
 def test_ratios_are_to_micrograd_in_the_same_run(report: dict) -> None:
     rows = {(r["workload"], r["size"], r["engine"]): r for r in report["results"]}
     if not any(engine == "micrograd" for _, _, engine in rows):
-        _missing("micrograd", "CHAINRULE_REQUIRE_EXTRAS", "pip install -e '.[bench]'")
+        missing("micrograd")
     for (workload, size, engine), row in rows.items():
         ref = rows.get((workload, size, "micrograd"))
         if engine == "micrograd":
