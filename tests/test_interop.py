@@ -33,8 +33,19 @@ from chainrule.nn import (
 )
 from chainrule.optim import SGD, Adam, AdamW
 
-torch = require("torch")
-F = torch.nn.functional
+
+class _Torch:
+    """torch, looked up through ``require`` at its first use inside a test: collecting
+    this module needs no torch, and without it each test skips (in CI, fails)."""
+
+    def __getattr__(self, name):
+        if name.startswith(("_", "pytest")):  # pytest probing every module-level name
+            raise AttributeError(name)
+        return getattr(require("torch"), name)
+
+
+torch = _Torch()
+pytestmark = pytest.mark.usefixtures("torch")  # every test skips (in CI, fails) without torch
 TOL = 1e-12
 
 
@@ -143,7 +154,16 @@ def _seq(*layers):
     return torch.nn.Sequential(*layers)
 
 
-L, R, T = torch.nn.Linear, torch.nn.ReLU, torch.nn.Tanh
+def L(*args, **kwargs):
+    return torch.nn.Linear(*args, **kwargs)
+
+
+def R():
+    return torch.nn.ReLU()
+
+
+def T():
+    return torch.nn.Tanh()
 
 
 @pytest.mark.parametrize("build, error, match", [
@@ -330,7 +350,7 @@ def torch_steps(net, topt, steps):
     xt, yt = torch.tensor(X_OPT, dtype=torch.float64), torch.tensor(Y_OPT, dtype=torch.float64)
     for _ in range(steps):
         topt.zero_grad()
-        F.mse_loss(net(xt)[:, 0], yt).backward()
+        torch.nn.functional.mse_loss(net(xt)[:, 0], yt).backward()
         topt.step()
 
 
@@ -437,9 +457,9 @@ OPS = {  # name -> (chainrule's op string at the root, on tensors, on Values)
     "torch.abs": ("abs", lambda a, b: torch.abs(b), lambda a, b: abs(b)),
     "torch.sum": ("sum", lambda a, b: torch.sum(a), lambda a, b: Value.sum([a])),
     "b.sum()": ("sum", lambda a, b: b.sum(), lambda a, b: Value.sum([b])),
-    "F.relu": ("ReLU", lambda a, b: F.relu(a), lambda a, b: a.relu()),
-    "F.tanh": ("tanh", lambda a, b: F.tanh(b), lambda a, b: b.tanh()),
-    "F.sigmoid": ("sigmoid", lambda a, b: F.sigmoid(b), lambda a, b: b.sigmoid()),
+    "F.relu": ("ReLU", lambda a, b: torch.nn.functional.relu(a), lambda a, b: a.relu()),
+    "F.tanh": ("tanh", lambda a, b: torch.nn.functional.tanh(b), lambda a, b: b.tanh()),
+    "F.sigmoid": ("sigmoid", lambda a, b: torch.nn.functional.sigmoid(b), lambda a, b: b.sigmoid()),
 }
 for _op, _name in [("exp", "exp"), ("log", "log"), ("tanh", "tanh"), ("sigmoid", "sigmoid"),
                    ("ReLU", "relu"), ("abs", "abs")]:
@@ -481,17 +501,20 @@ def test_record_any_program_gives_chainrules_graph_and_torchs_grads(program) -> 
         assume(False)  # out of chainrule's domain (torch would give nan or inf)
     assume(all(math.isfinite(n.data) and math.isfinite(n.grad) and abs(n.grad) < 1e100
                for n in nodes))
-    leaves = [leaf(x) for x in program[0]]
+    # Values far from 1 make huge local derivatives that cancel (d(b/b)/db = 1/b - b/b**2),
+    # and torch computes a/(b*b) where chainrule computes (a/b)/b (0/0 = nan for a tiny b):
+    # both right to the last bit of each term, but a cancellation keeps only the rounding.
+    assume(all(n.data == 0 or 1e-4 < abs(n.data) < 1e4 for n in nodes))
     with interop.record() as graph:
-        _, troot = run_program(program, lambda x: leaves.pop(0) if leaves else leaf(x))
+        tensors, troot = run_program(program, leaf)
     ours = graph.output
     assert sorted(n._op for n in ours.backward_order()) == sorted(
         n._op for n in root.backward_order())
     graph.backward()
     assert close(ours.data, root.data) and close(troot.item(), root.data)
-    for t, v in graph.leaves():
-        if t.requires_grad:
-            assert close(v.grad, t.grad.item() if t.grad is not None else 0.0)
+    for t, node in zip(tensors[:len(program[0])], nodes):  # the leaves, in the same order
+        assert close(graph.value(t).grad, node.grad)  # chainrule's gradient...
+        assert close(graph.value(t).grad, t.grad.item() if t.grad is not None else 0.0)  # torch's
 
 
 def test_record_draws_the_same_picture_as_chainrule() -> None:
