@@ -280,7 +280,7 @@ def shown(tab, url: str, step: str) -> dict:
 
 
 def test_page_draws_in_chromium_with_no_renderer(browser_tab, no_renderer, tmp_path):
-    o = lecture()
+    o = lecture(label=PAYLOAD)
     path = animate(o, tmp_path / "steps.html")
     steps = replay(o)
     state = shown(browser_tab, path.as_uri() + "#step=3", "3")
@@ -288,6 +288,8 @@ def test_page_draws_in_chromium_with_no_renderer(browser_tab, no_renderer, tmp_p
     assert "v0" in state["titles"] and steps[3].node_id in state["titles"]
     assert float(state["textPx"]) >= 11 and state["mode"] == "whole"
     assert state["status"] == "none"
+    assert browser_tab.evaluate('document.querySelectorAll("img").length') == 0  # inert label
+    assert browser_tab.evaluate("document.title") == "backward() step by step: " + PAYLOAD
     fetched = [r["url"] for r in browser_tab.requests.values()]
     assert fetched and all(url.startswith("file://") for url in fetched)  # offline, one file
     browser_tab.screenshot(tmp_path / "page.png")
@@ -299,7 +301,23 @@ def test_mlp_page_zooms_to_legible_text_and_follows(browser_tab, no_renderer, tm
     state = shown(browser_tab, path.as_uri() + "#step=5", "5")
     assert state["mode"] == "follow"  # the whole graph would be too small to read
     assert float(state["textPx"]) >= 11  # on a 1400 px wide window
-    assert replay(loss, params=model)[5].node_id in state["titles"]
+    node_id = replay(loss, params=model)[5].node_id
+    where = browser_tab.evaluate(CENTRES.replace("NODE", node_id))
+    assert abs(where["node"][0] - where["view"][0]) < 120  # followed: near the middle
+    assert abs(where["node"][1] - where["view"][1]) < 120
+    before = float(state["tx"])
+    for kind, x in (("mousePressed", 700), ("mouseMoved", 800), ("mouseReleased", 800)):
+        browser_tab.send("Input.dispatchMouseEvent", browser_tab.session, type=kind, x=x, y=500,
+                         button="left", buttons=1 if kind == "mouseMoved" else 0, clickCount=1)
+    dragged = browser_tab.evaluate(STATE)
+    assert dragged["mode"] == "manual" and float(dragged["tx"]) == pytest.approx(before + 100)
+
+
+CENTRES = """(() => { const box = (e) => { const r = e.getBoundingClientRect();
+    return [r.x + r.width / 2, r.y + r.height / 2]; };
+  const g = Array.from(document.querySelectorAll(".cr-stage g.node"))
+    .find(g => g.querySelector("title").textContent === "NODE");
+  return {node: box(g), view: box(document.querySelector(".cr-view"))}; })()"""
 
 
 def press(tab, key: str, code: int) -> None:

@@ -52,6 +52,8 @@
     stage.classList.toggle("cr-glide", !!glide);
     stage.style.transform = "translate(" + tx + "px," + ty + "px) scale(" + scale + ")";
     root.setAttribute("data-scale", scale.toFixed(4));
+    root.setAttribute("data-tx", tx.toFixed(1));
+    root.setAttribute("data-ty", ty.toFixed(1));
     root.setAttribute("data-text-px", (minFont * scale).toFixed(2));
   }
 
