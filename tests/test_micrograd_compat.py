@@ -133,40 +133,40 @@ def test_identity_equality_so_client_traces_find_equal_valued_nodes():
     # EurekaLabsAI's trace() collects nodes in a list with `v not in nodes` (== per item);
     # two different nodes holding 1.0 must both be found, and hash as different set members.
     a, b = Value(1.0), Value(1.0)
-    c = a * b
-    nodes = []
-    stack = [c]
+    nodes, stack = [], [a * b]
     while stack:
         v = stack.pop()
         if v not in nodes:
             nodes.append(v)
             stack.extend(v._prev)
-    assert len(nodes) == 3 and len({a, b, c}) == 3
+    assert len(nodes) == 3 and len(set(nodes)) == 3
     assert a in [a] and a not in [b]
 
 
+def on_both(torch, build, *xs):
+    """(value, grads) of build on chainrule Values and on float64 torch tensors."""
+    ours = [Value(x) for x in xs]
+    theirs = [torch.tensor(x, dtype=torch.float64, requires_grad=True) for x in xs]
+    out, tout = build(*ours), build(*theirs)
+    out.backward()
+    tout.backward()
+    return (out.data, [v.grad for v in ours]), (tout.item(), [t.grad.item() for t in theirs])
+
+
 def test_an_expression_like_micrograds_sanity_check_equals_torch_exactly(torch):
-    # +, -, * and relu round identically in both, so float64 results agree to the last bit.
     def build(u, w):
         s = 3 * u - w
         t = (s * w).relu() + s * s
         r = (u - s).relu() + t * u + (w * w).relu()
         return r * u + t
 
-    u, w = Value(1.25), Value(-0.75)
-    out = build(u, w)
-    out.backward()
-    tu = torch.tensor(1.25, dtype=torch.float64, requires_grad=True)
-    tw = torch.tensor(-0.75, dtype=torch.float64, requires_grad=True)
-    tout = build(tu, tw)
-    tout.backward()
-    assert out.data == tout.item()
-    assert (u.grad, w.grad) == (tu.grad.item(), tw.grad.item())
+    # +, -, * and relu round alike and these numbers need few bits: equal to the last bit.
+    ours, theirs = on_both(torch, build, 1.25, -0.75)
+    assert ours == theirs
 
 
 def test_an_expression_like_micrograds_more_ops_matches_torch(torch):
-    # Rebinding with +=, constants on both sides, **, /, reverse /, negation and relu.
-    def build(p, q):
+    def build(p, q):  # rebinding with +=, constants on both sides, **, /, reverse /, -p
         r = p * q - q**3
         s = p - q
         s += s * 0.5 + 2
@@ -177,16 +177,9 @@ def test_an_expression_like_micrograds_more_ops_matches_torch(torch):
         g += 5.0 / g
         return g
 
-    p, q = Value(0.75), Value(-1.5)
-    out = build(p, q)
-    out.backward()
-    tp = torch.tensor(0.75, dtype=torch.float64, requires_grad=True)
-    tq = torch.tensor(-1.5, dtype=torch.float64, requires_grad=True)
-    tout = build(tp, tq)
-    tout.backward()
-    assert out.data == pytest.approx(tout.item(), rel=1e-14)
-    assert p.grad == pytest.approx(tp.grad.item(), rel=1e-13)
-    assert q.grad == pytest.approx(tq.grad.item(), rel=1e-13)
+    (value, grads), (tvalue, tgrads) = on_both(torch, build, 0.75, -1.5)
+    assert value == pytest.approx(tvalue, rel=1e-14)
+    assert grads == pytest.approx(tgrads, rel=1e-13)
 
 
 def test_numpy_numbers_mix_with_values_as_in_the_demo():
@@ -206,22 +199,17 @@ def test_numpy_numbers_mix_with_values_as_in_the_demo():
 
 
 def test_lecture_hand_walk_in_reverse_topological_order_matches_the_chain_rule():
-    nodes = neuron(**NEURON)
+    nodes, auto = neuron(**NEURON), neuron(**NEURON)
     o = nodes["o"]
     order = topo_sort(o)
     assert len(order) == 10 and order[-1] is o
     for v in order:  # every node comes after its inputs
         assert all(order.index(c) < order.index(v) for c in v._prev)
     walk_backward(o)
-    expected = neuron_grads_by_hand()
-    assert {k: v.grad for k, v in nodes.items()} == pytest.approx(expected, rel=1e-15, abs=0)
-
-
-def test_lecture_hand_walk_gives_exactly_what_backward_gives():
-    by_hand, auto = neuron(**NEURON), neuron(**NEURON)
-    walk_backward(by_hand["o"])
+    by_hand = {k: v.grad for k, v in nodes.items()}
+    assert by_hand == pytest.approx(neuron_grads_by_hand(), rel=1e-15, abs=0)
     auto["o"].backward()
-    assert {k: v.grad for k, v in by_hand.items()} == {k: v.grad for k, v in auto.items()}
+    assert by_hand == {k: v.grad for k, v in auto.items()}  # exactly what backward() gives
 
 
 def test_lecture_node_by_node_backward_calls():
