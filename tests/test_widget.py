@@ -156,8 +156,9 @@ def test_widget_buttons_drive_the_same_state():
     q = StepThrough(neuron(), quiz=True)
     ui = q.widget()
     assert ui.state is q
-    (back, forward, slider), question, (box, check, reveal), feedback = (
+    (back, forward, slider), question, (box, check, reveal, score), feedback = (
         ui.children[0].children, ui.children[1], ui.children[2].children, ui.children[3])
+    assert "Score: 0 of 0" in score.value
     assert forward.disabled and back.disabled and slider.max == 0
     assert "What is n.grad" in question.value
     box.value = "1"
@@ -168,7 +169,7 @@ def test_widget_buttons_drive_the_same_state():
     assert q.position == 1 and slider.value == 1 and slider.max == 1 and box.value == ""
     reveal.click()
     reveal.click()
-    assert q.position == 2 and "Score: 0 of 3" in feedback.value
+    assert q.position == 2 and "Score: 0 of 3" in feedback.value and "0 of 3" in score.value
     back.click()
     assert q.position == 1 and slider.value == 1 and not forward.disabled
     slider.value = 2

@@ -142,7 +142,9 @@ class StepThrough:
         before, after = self.steps[self.reached], self.steps[self.reached + 1]
         node, names = after.node, self.names
         incoming = after.grads[node]
-        said = f"{names[node]} = {expression(node, names)}"
+        expr = expression(node, names)
+        same = names[node].replace("*", "·").replace(" ", "") == expr.replace(" ", "")
+        said = names[node] if same else f"{names[node]} = {expr}"
         for child in after.updates:
             text = (f"Step {after.index} of {self.last}: {said} has its final grad "
                     f"{_fmt(incoming)}. What is {_term(names[child])}.grad after this step?")
@@ -180,7 +182,7 @@ class StepThrough:
                                   f"{self.score}")
         self.asked += first
         tip = hint(number, q.node, q.child, q.incoming, q.before, self.names)
-        return Feedback(False, f"✘ not {_fmt(number)}. Hint: {tip}. Try again, or reveal(). "
+        return Feedback(False, f"✘ not {_fmt(number)}. Hint: {tip}. Try again, or reveal. "
                                f"{self.score}")
 
     def reveal(self) -> Feedback:
@@ -245,20 +247,21 @@ class StepThrough:
                              continuous_update=False)
         play = w.Play(value=self.position, min=0, max=self.reached, interval=interval,
                       description="play")
-        w.jslink((play, "value"), (slider, "value"))
+        if not self.quiz:  # a quiz shows a frame only once it was predicted
+            w.jslink((play, "value"), (slider, "value"))
         back, forward = w.Button(description="◀ previous"), w.Button(description="next ▶")
-        question, feedback = w.HTML(), w.HTML()
+        question, feedback, score = w.HTML(), w.HTML(), w.HTML()
         box = w.Text(placeholder="your prediction, e.g. 0.5", description="grad =")
         check, show = w.Button(description="check"), w.Button(description="reveal")
 
         def refresh() -> None:
             slider.max = play.max = self.reached
-            slider.value = self.position
+            slider.value = play.value = self.position
             back.disabled = self.position == 0
             forward.disabled = self.position == self.last or self.blocked
             q = self.question
-            question.value = f"<b>{_html(q.text)}</b>" if q and self.blocked else (
-                "" if q else f"<b>{_html(self.score)}</b>" if self.quiz else "")
+            question.value = _big(f"<b>{_html(q.text)}</b>") if q and self.blocked else ""
+            score.value = _big(_html(self.score))
             view.clear_output(wait=True)
             with view:
                 display(self.draw())
@@ -270,13 +273,13 @@ class StepThrough:
 
         def answered(_: Any) -> None:
             verdict = self.answer(box.value)
-            feedback.value = _html(str(verdict))
+            feedback.value = _big(_html(str(verdict)))
             if verdict.correct:
                 box.value = ""
             refresh()
 
         def revealed(_: Any) -> None:
-            feedback.value = _html(str(self.reveal()))
+            feedback.value = _big(_html(str(self.reveal())))
             box.value = ""
             refresh()
 
@@ -288,7 +291,7 @@ class StepThrough:
         controls = [back, forward, slider] if self.quiz else [play, back, forward, slider]
         rows = [w.HBox(controls), view]
         if self.quiz:
-            rows[1:1] = [question, w.HBox([box, check, show]), feedback]
+            rows[1:1] = [question, w.HBox([box, check, show, score]), feedback]
         refresh()
         ui = w.VBox(rows)
         ui.state = self  # tests and curious students: the StepThrough behind the buttons
@@ -301,6 +304,11 @@ def _term(name: str) -> str:
 
 def _fmt(x: float) -> str:
     return "0" if x == 0 else f"{x:.4g}"
+
+
+def _big(html_text: str) -> str:
+    """Text a projector shows: the widgets' default is 13 px."""
+    return f'<div style="font-size: 16px; line-height: 1.4">{html_text}</div>'
 
 
 def _html(text: str) -> str:
