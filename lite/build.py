@@ -39,13 +39,18 @@ PYODIDE_FILES = [
     "pyodide.mjs", "pyodide.js", "pyodide.asm.mjs", "pyodide.asm.wasm", "python_stdlib.zip",
     "package.json",
 ]
-CONTENTS = {  # demos/ path -> path in the site's file browser
-    **{p.name: p.name for p in sorted((ROOT / "demos").glob("*.ipynb"))},
-    "workshop_checks.py": "workshop_checks.py",
-    "solutions/05_exercises.ipynb": "solutions/05_exercises.ipynb",
-}
+# Notebooks the site leaves out, and why.
+LEFT_OUT = {"06_from_chainrule_to_pytorch.ipynb": "PyTorch has no build for Pyodide"}
 # The notebooks import this in place of matplotlib, which the site can't have (no wasm wheels).
-STAND_INS = {"plots_skipped.py": ["plots_skipped.py", "solutions/plots_skipped.py"]}
+STAND_IN = "plots_skipped.py"
+
+
+def contents() -> list[str]:
+    """The demos/ files the site's file browser shows: notebooks, solutions and checkers."""
+    demos = ROOT / "demos"
+    notebooks = [*demos.glob("*.ipynb"), *demos.glob("solutions/*.ipynb")]
+    return sorted([p.relative_to(demos).as_posix() for p in notebooks
+                   if p.name not in LEFT_OUT] + ["workshop_checks.py"])
 
 
 def run(*cmd: object, cwd: Path = ROOT) -> None:
@@ -150,12 +155,11 @@ def build(output: Path = OUTPUT, source: Path = ROOT) -> Path:
     src.mkdir(parents=True)
     shutil.copy(LITE / "jupyter-lite.json", src / "jupyter-lite.json")
     pyodide_dir(src / "static" / "pyodide", source)
-    for source, target in CONTENTS.items():
-        (src / "files" / target).parent.mkdir(parents=True, exist_ok=True)
-        shutil.copy(ROOT / "demos" / source, src / "files" / target)
-    for source, targets in STAND_INS.items():
-        for target in targets:
-            shutil.copy(LITE / source, src / "files" / target)
+    for name in contents():
+        (src / "files" / name).parent.mkdir(parents=True, exist_ok=True)
+        shutil.copy(ROOT / "demos" / name, src / "files" / name)
+    for folder in {(src / "files" / name).parent for name in contents()}:
+        shutil.copy(LITE / STAND_IN, folder / STAND_IN)  # beside every notebook that imports it
     piplite = download(PIPLITE)
     shutil.rmtree(output, ignore_errors=True)
     run(sys.executable, "-m", "jupyter", "lite", "build", "--lite-dir", src,
@@ -167,8 +171,9 @@ def build(output: Path = OUTPUT, source: Path = ROOT) -> Path:
     if not url.startswith("./static/pyodide/"):
         sys.exit(f"the site would load Pyodide from {url!r}, not its own static/pyodide/")
     size = sum(p.stat().st_size for p in output.rglob("*") if p.is_file())
-    print(f"built {output} ({size / 1e6:.0f} MB): serve it with "
-          f"python3 -m http.server -d {output}, then open /lab/index.html")
+    shown = output.resolve().relative_to(ROOT) if output.resolve().is_relative_to(ROOT) else output
+    print(f"built {shown} ({size / 1e6:.0f} MB): serve it with `python3 -m http.server -d "
+          f"{shown}` and open http://localhost:8000/ (demos/README.md)")
     return output
 
 

@@ -8,6 +8,7 @@ no error and draw its graphs, and the exercise checkers of notebook 05 must run.
 
 from __future__ import annotations
 
+import hashlib
 import importlib.util
 import json
 import socket
@@ -90,14 +91,16 @@ def browser(base_url: str) -> Iterator[Any]:
 
     with Browser(chromium, OFFLINE) as opened:
         yield opened
-    site_requests = [r for r in opened.requests.values() if r["url"].startswith(base_url)]
-    print(f"\nthe browser downloaded {sum(r['bytes'] for r in site_requests) / 1e6:.1f} MB "
-          f"in {len(site_requests)} requests")
+
+
+def site_bytes(browser: Any, base_url: str) -> int:
+    """Bytes on the wire (headers included) of every response from the site so far."""
+    return sum(r["bytes"] for r in browser.requests.values() if r["url"].startswith(base_url))
 
 
 def run_notebook(browser: Any, base_url: str, path: str) -> Dict[str, Any]:
     """Open ``path`` in the site's Notebook app, run all cells; its nbformat JSON, timings."""
-    started = time.monotonic()
+    started, downloaded = time.monotonic(), site_bytes(browser, base_url)
     browser.open(f"{base_url}notebooks/index.html?path={path}")
     browser.wait_for(f"!!window.jupyterapp && !!{WIDGET}?.sessionContext", 90, "the notebook")
     browser.wait_for(STATE, 180, "the kernel", lambda s: s["kernel"] == "idle")
@@ -106,8 +109,9 @@ def run_notebook(browser: Any, base_url: str, path: str) -> Dict[str, Any]:
     state = browser.wait_for(STATE, 240, "all cells to run", lambda s: s["kernel"] == "idle"
                              and (s["ran"] == s["cells"] or s["failed"]))
     notebook = json.loads(browser.evaluate(f"JSON.stringify({WIDGET}.context.model.toJSON())"))
-    print(f"\n{path}: kernel ready in {ready - started:.1f} s, "
-          f"{state['cells']} cells ran in {time.monotonic() - ready:.1f} s")
+    print(f"\n{path}: kernel ready in {ready - started:.1f} s, {state['cells']} cells ran in "
+          f"{time.monotonic() - ready:.1f} s; the browser downloaded "
+          f"{(site_bytes(browser, base_url) - downloaded) / 1e6:.1f} MB for it")
     return notebook
 
 
@@ -144,6 +148,21 @@ def assert_offline(browser: Any, base_url: str) -> None:
 def text_of(notebook: Dict[str, Any]) -> str:
     return "".join(out.get("text", "") for cell in notebook["cells"] if cell["cell_type"] == "code"
                    for out in cell["outputs"])
+
+
+def test_the_pyodide_lock_lists_exactly_the_wheels_the_site_ships(site: Path) -> None:
+    static = site / "static" / "pyodide"
+    lock = json.loads((static / "pyodide-lock.json").read_text(encoding="utf-8"))
+    entries = lock["packages"].values()
+    assert sorted(e["file_name"] for e in entries) == sorted(p.name for p in static.glob("*.whl"))
+    for entry in entries:
+        assert hashlib.sha256((static / entry["file_name"]).read_bytes()).hexdigest() == \
+            entry["sha256"], entry["name"]
+    names = {e["name"] for e in entries}
+    assert {"micropip", "ipython", "jedi", "chainrule", "graphviz", "tqdm"} <= names
+    assert "matplotlib" not in names  # no WebAssembly wheels of it on PyPI: see lite/build.py
+    piplite = json.loads((site / "pypi" / "all.json").read_text(encoding="utf-8"))
+    assert sorted(piplite) == ["comm"]
 
 
 def test_notebook_01_runs_with_its_graphs(browser: Any, base_url: str,
