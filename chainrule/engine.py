@@ -19,7 +19,7 @@ from . import _scalar as num
 from ._compat import ClassOnly, Closure, missing_step
 from .grad_mode import enable_grad, grad_enabled, is_grad_enabled, no_grad  # noqa: F401
 
-__all__ = ["Value", "start_backward", "run_step"]
+__all__ = ["Value", "Constant", "start_backward", "run_step"]
 
 Number = Union[int, float]
 Operand = Union["Value", int, float]
@@ -451,9 +451,16 @@ STEPS: Dict[str, GradFn] = {  # the built-in op strings and their shared steps
 }
 
 
+class Constant(Value):
+    """A number written in an expression, like the 1 in ``x + 1``: a leaf Value that
+    drawings and captions call by its number, never an input or a parameter."""
+
+    __slots__ = ()
+
+
 def _lift(other: Any, op: str) -> Value:
-    """Wrap a number as a constant Value; name the op and the type when it is not one."""
-    return other if isinstance(other, Value) else Value(num.real(other, op))
+    """Wrap a number as a Constant; name the op and the type when it is not a number."""
+    return other if isinstance(other, Value) else Constant(num.real(other, op))
 
 
 def _compared(other: Any, op: str) -> float:

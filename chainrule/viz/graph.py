@@ -10,7 +10,7 @@ import re
 from collections import deque
 from typing import Any, Dict, Iterable, List, Mapping, Optional, Set, Tuple
 
-from ..engine import Value, run_step, start_backward  # noqa: F401 (steps.py's seam)
+from ..engine import Constant, Value, run_step, start_backward  # noqa: F401 (steps' seam)
 
 # The op's name in a short id ("mul7") and the symbol in a caption's expression.
 OP_WORDS = {"+": "add", "*": "mul", "-": "sub", "/": "div", "**": "pow", "neg": "neg",
@@ -164,6 +164,8 @@ class Graph:
                 name = label
             elif node in full:
                 name = shorts[node] if taken[shorts[node]] == 1 else full[node]
+            elif isinstance(node, Constant):  # a number written in the expression
+                name = format(node.data, "g")
             elif not node._prev:
                 while f"x{inputs}" in used or f"x{inputs}" in labels:
                     inputs += 1
@@ -172,7 +174,7 @@ class Graph:
             else:
                 word = 'pow' if node._op.startswith('**') else OP_WORDS.get(node._op, node._op)
                 name = f"{word}{self.ids[node]}"
-            if name in used:  # two values, one label: the id tells them apart
+            if name in used and not isinstance(node, Constant):  # the id tells them apart
                 name = f"{name}#{self.ids[node]}"
             used.add(name)
             names[node] = name
@@ -186,7 +188,9 @@ class Graph:
             return "output"
         if node._prev:
             return "intermediate"
-        return "parameter" if node in self.params else "input"
+        if node in self.params:
+            return "parameter"
+        return "constant" if isinstance(node, Constant) else "input"
 
     def around(self, center: Value, depth: int) -> Set[Value]:
         """The values within ``depth`` ops of ``center``, either way along the edges."""

@@ -9,7 +9,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any, Dict, Iterator, List, Optional, Tuple
 
-from ..engine import Value
+from ..engine import Constant, Value
 from .dot import Frame, build
 from .graph import Graph, run_step, safe_local_derivatives, start_backward, unique_children
 from .render import Drawing
@@ -152,7 +152,8 @@ def caption(index: int, total: int, node: Value, incoming: float,
             local = f"{slope} {rule}"
         else:
             local = f"{rule} = {slope}"
-        lines.append(f"{c}.grad += {paren(slope)} × {paren(g)} — local "
+        whose = f"the constant {c}'s grad" if isinstance(child, Constant) else f"{c}.grad"
+        lines.append(f"{whose} += {paren(slope)} × {paren(g)} — local "
                      f"d({shorten_expr(expr)})/d({names[child]}) = {local}, incoming {g}")
     rest = [names[c] for c in updates if c not in shown]
     if rest:

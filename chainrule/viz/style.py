@@ -26,6 +26,7 @@ PathLike = Union[str, "os.PathLike[str]"]
 KINDS = {  # kind: (fill, border, legend text)
     "input": ("#dbeafe", "#1d4ed8", "input"),
     "parameter": ("#fde68a", "#b45309", "parameter"),
+    "constant": ("#ffffff", "#9ca3af", "constant"),
     "intermediate": ("#f3f4f6", "#6b7280", "intermediate"),
     "output": ("#bbf7d0", "#15803d", "output"),
 }
