@@ -6,7 +6,8 @@ that graph as a flat list of op codes and integer slots into one list of numbers
 replays it without making a single ``Value``. ``backend="python"`` does each op's
 arithmetic exactly as the engine does, in backward()'s order, so the numbers are the
 eager ones bit for bit; ``backend="numpy"`` does all the ops of one kind at one depth
-as one vector operation (agrees with eager to ~1e-15).
+as one vector operation (it adds a gradient's terms in another order, so it agrees
+with eager to rounding: 1e-12 of the largest term).
 
 What a tape cannot see: Python code that reads ``.data`` while the graph is built
 (``if v.data > 0``, ``max(a, b)`` on Values, a constant picked by a comparison) ran
@@ -113,9 +114,17 @@ def _flat(xs: Any) -> List[Any]:
 class Tape:
     """The graph behind ``root``, recorded once, replayed by ``forward()`` and ``backward()``.
 
+    >>> w, x = Value(2.0), Value(3.0)
+    >>> tape = Tape((w * x).relu(), inputs=[x])
+    >>> tape.forward([5.0]), tape.backward(), w.grad
+    (10.0, None, 5.0)
+
     ``inputs``: leaves (a Value, or nested lists of them) whose numbers ``forward(x)``
-    replaces, so one tape serves every mini-batch of one size. ``backend``: "python"
-    (bit-identical to eager) or "numpy" (vector ops; needs numpy).
+    replaces, so one tape serves every mini-batch of one size. Every other leaf
+    (parameters, constants) is read from its ``.data`` at each ``forward()``.
+    ``backend``: "python" (bit-identical to eager) or "numpy" (vector ops; needs numpy).
+    Recording refuses an op attached the micrograd way (``TapeError``): the tape can
+    only rerun chainrule's built-in ops.
     """
 
     def __init__(self, root: Value, *, inputs: Any = None, backend: str = "python") -> None:
@@ -150,7 +159,9 @@ class Tape:
         self._slot, self._nodes = slot, nodes
         self._leaves = [(slot[n], n) for n in forward if not n._prev]
         self._root = slot[root]
-        names = {n: n.label or f"v{k}" for k, n in enumerate(forward)}
+        # Unlabelled ops are named as draw_dot names them ("mul2": the op and its position).
+        names = {n: n.label or (_WORDS.get(n._op[:2] if n._op.startswith("**") else n._op, n._op)
+                                if n._prev else "v") + str(k) for k, n in enumerate(forward)}
         self._names = [""] + [names[n] for n in nodes[1:]]  # type: ignore[index]
         self._inputs = [_input(x, i) for i, x in enumerate(_flat(inputs or []))]
         # Entries: (code, out, operands...); python forward runs them grouped by depth.
@@ -559,6 +570,7 @@ class Tape:
                 f"{len(self._inputs)} inputs, backend={self.backend!r})")
 
 
+_WORDS = {"+": "add", "*": "mul", "-": "sub", "/": "div", "**": "pow", "ReLU": "relu"}
 _FROZEN = ("Python control flow that reads .data is frozen when a tape records; "
            "record a new Tape for this graph")
 _EAGER = {ADD: Value.__add__, MUL: Value.__mul__, SUB: Value.__sub__, DIV: Value.__truediv__,
