@@ -25,7 +25,7 @@ from operator import mul
 from typing import Any, Dict, Iterable, List, NamedTuple, Optional, Sequence, Tuple
 
 from . import _scalar as num
-from .engine import Value, _backward_lock, _PowerStep
+from .engine import Constant, Value, _backward_lock, _PowerStep
 from .grad_mode import no_grad
 
 __all__ = ["Tape", "TapeError", "TapeOp"]
@@ -159,9 +159,10 @@ class Tape:
         self._slot, self._nodes = slot, nodes
         self._leaves = [(slot[n], n) for n in forward if not n._prev]
         self._root = slot[root]
-        # Unlabelled ops are named as draw_dot names them ("mul2": the op and its position).
-        names = {n: n.label or (_WORDS.get(n._op[:2] if n._op.startswith("**") else n._op, n._op)
-                                if n._prev else "v") + str(k) for k, n in enumerate(forward)}
+        # Named as draw_dot names them: "mul2" (an op and its position), "1" (a constant).
+        names = {n: n.label or (format(n.data, "g") if isinstance(n, Constant) else (
+            _WORDS.get(n._op[:2] if n._op.startswith("**") else n._op, n._op)
+            if n._prev else "v") + str(k)) for k, n in enumerate(forward)}
         self._names = [""] + [names[n] for n in nodes[1:]]  # type: ignore[index]
         self._inputs = [_input(x, i) for i, x in enumerate(_flat(inputs or []))]
         # Entries: (code, out, operands...); python forward runs them grouped by depth.

@@ -237,18 +237,18 @@ def test_ops_and_backward_ops_print_as_tables_first_in_last_out():
     assert [r.op for r in tape.backward_ops] == ["+", "ReLU", "+", "*"]
     assert str(tape.ops) == "\n".join([
         "forward ops, first to last",
-        "#  op    inputs     output  local derivatives",
-        "0  *     a, b       c       d/da = -3, d/db = 2",
-        "1  +     c, a       add3    d/dc = 1, d/da = 1",
-        "2  ReLU  add3       relu4   d/dadd3 = 0",
-        "3  +     relu4, v5  add6    d/drelu4 = 1, d/dv5 = 1",
+        "#  op    inputs    output  local derivatives",
+        "0  *     a, b      c       d/da = -3, d/db = 2",
+        "1  +     c, a      add3    d/dc = 1, d/da = 1",
+        "2  ReLU  add3      relu4   d/dadd3 = 0",
+        "3  +     relu4, 1  add6    d/drelu4 = 1, d/d1 = 1",
     ])
     tape.forward()
     tape.backward()
     lines = str(tape.backward_ops).splitlines()
     assert lines[0].startswith("backward ops, first in last out")
-    assert lines[2:4] == ["0  +     relu4, v5  add6 (grad 1)   d/drelu4 = 1, d/dv5 = 1",
-                          "1  ReLU  add3       relu4 (grad 1)  d/dadd3 = 0"]
+    assert lines[2:4] == ["0  +     relu4, 1  add6 (grad 1)   d/drelu4 = 1, d/d1 = 1",
+                          "1  ReLU  add3      relu4 (grad 1)  d/dadd3 = 0"]
     assert tape.backward_ops[2] == TapeOp("+", ("c", "a"), "add3", (1.0, 1.0), 0.0)
     assert str(tape.ops[1:2]).splitlines()[2] == "0  +   c, a    add3    d/dc = 1, d/da = 1"
 
