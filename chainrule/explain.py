@@ -17,7 +17,7 @@ import re
 from dataclasses import dataclass
 from typing import Any, Dict, List, Optional, Sequence, Tuple
 
-from .engine import Value, run_step
+from .engine import Constant, Value, run_step
 
 __all__ = ["explain", "Explanation", "Path", "PathLimitExceeded", "DEFAULT_MAX_PATHS", "rule",
            "hint", "close"]
@@ -79,8 +79,8 @@ def _push(node: Value, child: Value, incoming: float) -> float:
 
 
 def names_of(root: Value) -> Dict[Value, str]:
-    """Readable names: a label, else x0, x1, ... for an input, else op word + position
-    (``mul7``), the scheme of ``chainrule.viz`` drawings (without ``params``)."""
+    """Readable names: a label; a constant's number; x0, x1, ... for an input; op word +
+    position (``mul7``): the scheme of ``chainrule.viz`` drawings (without ``params``)."""
     order = root.backward_order()[::-1]
     labels = {str(v.label) for v in order if v.label not in ("", None)}
     names: Dict[Value, str] = {}
@@ -90,13 +90,15 @@ def names_of(root: Value) -> Dict[Value, str]:
         label = "" if node.label is None else str(node.label)
         if label:
             name = label
+        elif isinstance(node, Constant):  # a number written in the expression
+            name = format(node.data, "g")
         elif not node._prev:
             while f"x{inputs}" in used or f"x{inputs}" in labels:
                 inputs += 1
             name, inputs = f"x{inputs}", inputs + 1
         else:
-            name = f"{OP_WORDS.get(node._op, node._op.replace('**', 'pow'))}{i}"
-        if name in used:
+            name = f"{'pow' if node._op.startswith('**') else OP_WORDS.get(node._op, node._op)}{i}"
+        if name in used and not isinstance(node, Constant):
             name = f"{name}#{i}"
         used.add(name)
         names[node] = name
@@ -281,11 +283,11 @@ def highlight(drawing: Any, root: Value, paths: Sequence[Path], view: str) -> No
     body = []
     for line in drawing.body:
         m = edge_line.match(line)
-        pair = (m.group(1), m.group(2)) if m else None
+        found = edges.get((m.group(1), m.group(2))) if m else None
         wanted = view != "both" or "dir=back" in line  # both: the red twin only
-        if pair in edges and wanted:
-            colours = ":".join(edges[pair])  # a shared edge: parallel lines, one per path
-            extra = f' [color="{colours}" fontcolor="{edges[pair][0]}" penwidth=3.5]'
+        if found and wanted:
+            both = ":".join(found)  # a shared edge: parallel lines, one per path
+            extra = f' [color="{both}" fontcolor="{found[0]}" penwidth=3.5]'
             line = line.rstrip("\n") + extra + "\n"
         body.append(line)
     drawing.body[:] = body

@@ -8,6 +8,7 @@ from support import DEPENDENCIES, require
 require("graphviz")
 
 from chainrule import Value  # noqa: E402
+from chainrule.engine import Constant  # noqa: E402
 from chainrule.viz.widget import StepThrough, parse  # noqa: E402
 
 
@@ -137,8 +138,8 @@ def test_parse_reads_numbers_and_fractions_only(typed, number):
 
 def test_blank_and_non_numbers_are_not_answers():
     q = StepThrough(neuron(), quiz=True)
-    assert "not answered yet" in q.answer(...).message
-    assert "not answered yet" in q.answer("").message
+    assert "Not answered yet" in q.answer(...).message
+    assert "Not answered yet" in q.answer("").message
     assert "got 'half'" in q.answer("half").message
     assert q.asked == 0 and q.position == 0
 
@@ -198,3 +199,19 @@ def test_show_is_the_widget_or_else_the_frame_with_a_line_on_what_to_do(capsys):
     else:
         assert shown.state is st
     assert str(st.question) == st.question.text
+
+
+def test_quiz_never_asks_for_a_constants_grad():
+    x = Value(0.5, label="x")
+    k = Constant(2.0) * 3.0  # an op on constants only: its step asks nothing
+    k.label = "k"
+    y = (x * 3.0 + k).tanh()
+    y.label = "y"
+    q = StepThrough(y, quiz=True)
+    asked = []
+    while q.question is not None:
+        asked.append(q.names[q.question.child])
+        assert q.answer(q.question.expected)
+    assert asked == ["add6", "mul2", "k", "x"]
+    assert q.position == q.reached == q.last == 4  # k = 2·3 asked nothing: passed at once
+    assert q.score.startswith("Score: 4 of 4")

@@ -18,7 +18,7 @@ from dataclasses import dataclass
 from fractions import Fraction
 from typing import Any, Dict, List, Optional
 
-from ..engine import Value
+from ..engine import Constant, Value
 from ..explain import close, hint, rule
 from .graph import Graph
 from .steps import Step, backward_steps, expression
@@ -100,7 +100,7 @@ class StepThrough:
         self.right = self.asked = 0
         self._asked_now = False  # the current question has had its first answer
         self._pending: List[Question] = []
-        self._queue()
+        self._fill()
 
     # ------------------------------------------------------------------ moving
 
@@ -146,6 +146,8 @@ class StepThrough:
         same = names[node].replace("*", "·").replace(" ", "") == expr.replace(" ", "")
         said = names[node] if same else f"{names[node]} = {expr}"
         for child in after.updates:
+            if isinstance(child, Constant):  # a number in the expression: nobody asks
+                continue
             text = (f"Step {after.index} of {self.last}: {said} has its final grad "
                     f"{_fmt(incoming)}. What is {_term(names[child])}.grad after this step?")
             if before.grads[child]:
@@ -167,7 +169,7 @@ class StepThrough:
                 else f"you predicted every step. {self.score}"))
         number = parse(value)
         if number is None:
-            return Feedback(False, "⏳ not answered yet: type a number, like 0.5, -1.5 or 1/2"
+            return Feedback(False, "Not answered yet: type a number, like 0.5, -1.5 or 1/2"
                             if value in (None, ..., "") else
                             f"type a number, like 0.5, -1.5 or 1/2; got {value!r}")
         first = not self._asked_now
@@ -202,6 +204,14 @@ class StepThrough:
         if not self._pending:  # every gradient of the next frame predicted: show it
             self.reached += 1
             self.position = self.reached
+            self._fill()
+
+    def _fill(self) -> None:
+        """Queue the next questions; a step that only feeds constants asks nothing, so
+        its frame is open at once and the quiz moves on to the step after it."""
+        self._queue()
+        while self.quiz and not self._pending and self.reached < self.last:
+            self.reached += 1
             self._queue()
 
     @property
@@ -234,7 +244,7 @@ class StepThrough:
         an answer box with check and reveal buttons and the score. ``interval``: ms a
         frame stays up while playing."""
         try:
-            import ipywidgets as w
+            import ipywidgets as w  # type: ignore[import-not-found, unused-ignore]
             from IPython.display import display
         except ImportError as error:
             raise ImportError(
@@ -283,9 +293,15 @@ class StepThrough:
             box.value = ""
             refresh()
 
+        def stepped(move: Any) -> Any:
+            def click(_: Any) -> None:
+                move()
+                refresh()
+            return click
+
         slider.observe(moved, names="value")
-        back.on_click(lambda _: (self.previous(), refresh()))
-        forward.on_click(lambda _: (self.next(), refresh()))
+        back.on_click(stepped(self.previous))
+        forward.on_click(stepped(self.next))
         check.on_click(answered)
         show.on_click(revealed)
         controls = [back, forward, slider] if self.quiz else [play, back, forward, slider]
