@@ -49,6 +49,8 @@ DEPENDENCIES: Dict[str, Dependency] = {
     "tqdm": Dependency("CHAINRULE_REQUIRE_EXTRAS", EXTRAS, _module("tqdm")),
     "nbmake": Dependency("CHAINRULE_REQUIRE_EXTRAS", EXTRAS, _module("nbmake")),
     "nbclient": Dependency("CHAINRULE_REQUIRE_EXTRAS", EXTRAS, _module("nbclient")),
+    "nbformat": Dependency("CHAINRULE_REQUIRE_EXTRAS", EXTRAS, _module("nbformat")),
+    "websocket": Dependency("CHAINRULE_REQUIRE_EXTRAS", EXTRAS, _module("websocket")),
     "graphviz": Dependency("CHAINRULE_REQUIRE_EXTRAS", EXTRAS, _module("graphviz")),
     "PIL": Dependency("CHAINRULE_REQUIRE_EXTRAS", EXTRAS, _module("PIL")),
     "graphviz-pure": Dependency(
