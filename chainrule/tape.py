@@ -740,8 +740,8 @@ class _NumpyPlan:
                         nz = a != 0.0
                         pairs.append((c[2], np.where(nz, D[c[0]] * np.log(np.where(nz, a, 1.0)),
                                                      0.0) * g))
-                for i, v in pairs:
-                    G += np.bincount(i, v, size)
+                idx = np.concatenate([i for i, _ in pairs])
+                G += np.bincount(idx, np.concatenate([v for _, v in pairs]), size)
         return G.tolist()
 
 
