@@ -4,11 +4,19 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
-from typing import Callable, List
+from typing import Callable, List, Sequence, Tuple
 
 from .engine import Value, no_grad
 
 __all__ = ["gradcheck", "GradcheckResult", "GradcheckRow"]
+
+
+def format_table(header: Tuple[str, ...], lines: Sequence[Tuple[str, ...]]) -> List[str]:
+    """Aligned columns, the first left-aligned, the rest right-aligned (gradcheck's and
+    interop.compare_gradients' tables)."""
+    widths = [max(len(row[i]) for row in [header, *lines]) for i in range(len(header))]
+    fmt = "  ".join(f"{{:<{w}}}" if i == 0 else f"{{:>{w}}}" for i, w in enumerate(widths))
+    return [fmt.format(*row).rstrip() for row in [header, *lines]]
 
 
 @dataclass(frozen=True)
@@ -42,8 +50,6 @@ class GradcheckResult:
              f"{r.rel_err:.2e}", "ok" if r.ok else "MISMATCH")
             for r in self.rows
         ]
-        widths = [max(len(row[i]) for row in [header, *lines]) for i in range(len(header))]
-        fmt = "  ".join(f"{{:<{w}}}" if i == 0 else f"{{:>{w}}}" for i, w in enumerate(widths))
         bad = sum(not r.ok for r in self.rows)
         verdict = (
             f"gradcheck passed: {len(self.rows)} input(s) match"
@@ -51,8 +57,7 @@ class GradcheckResult:
             else f"gradcheck FAILED: {bad} of {len(self.rows)} input(s) differ"
         )
         tolerance = f"(eps={self.eps:g}, atol={self.atol:g}, rtol={self.rtol:g})"
-        body = [fmt.format(*header).rstrip(), *(fmt.format(*line).rstrip() for line in lines)]
-        return "\n".join([*body, f"{verdict} {tolerance}"])
+        return "\n".join([*format_table(header, lines), f"{verdict} {tolerance}"])
 
     def __repr__(self) -> str:
         return str(self)

@@ -4,9 +4,10 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
-from typing import Any, Callable, Dict, List, Sequence, Tuple, Union
+from typing import Any, Callable, Dict, List, Sequence, Union
 
 from .. import nn
+from ..gradcheck import format_table
 from .models import Model, _plan, to_torch
 
 __all__ = ["TORCH_LOSSES", "torch_loss", "compare_gradients", "GradientComparison"]
@@ -74,13 +75,6 @@ def _row(name: str, ours: float, theirs: float, atol: float, rtol: float) -> Row
     return Row(name, ours, theirs, abs_err, abs_err / scale if scale else 0.0, ok)
 
 
-def _table(header: Tuple[str, ...], lines: Sequence[Tuple[str, ...]]) -> List[str]:
-    """Columns as gradcheck prints them: the first left-aligned, the rest right-aligned."""
-    widths = [max(len(row[i]) for row in [header, *lines]) for i in range(len(header))]
-    fmt = "  ".join(f"{{:<{w}}}" if i == 0 else f"{{:>{w}}}" for i, w in enumerate(widths))
-    return [fmt.format(*row).rstrip() for row in [header, *lines]]
-
-
 class GradientComparison:
     """chainrule's and torch's numbers side by side; truthy when every one matches.
 
@@ -113,7 +107,7 @@ class GradientComparison:
         total = len(self.rows) + 1
         verdict = (f"{self.what} passed: all {total} numbers match" if not bad else
                    f"{self.what} FAILED: {bad} of {total} numbers differ")
-        return "\n".join([*_table(header, lines),
+        return "\n".join([*format_table(header, lines),
                           f"{verdict} (atol={self.atol:g}, rtol={self.rtol:g})"])
 
     def __repr__(self) -> str:
