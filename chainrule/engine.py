@@ -342,13 +342,13 @@ class Value:
     # micrograd code sets and calls ``node._backward``; chainrule keeps the step in
     # ``_grad_fn``, and this property translates, so lecture code runs unchanged.
     @property
-    def _backward(self) -> Optional[Callable[..., None]]:
+    def _backward(self) -> Callable[..., None]:
         """``node._backward()`` pushes ``node.grad`` to the inputs (micrograd's lecture);
         ``node._backward(g)`` pushes ``g``. Made on each access, never stored."""
         step = self._grad_fn
-        if step is None:  # a user's op that attached no closure yet
-            return None
         def run(grad: Optional[float] = None) -> None:
+            if step is None:  # a user's op that attached no closure yet
+                raise missing_step(self)
             step(self, self.grad if grad is None else grad)
         return run
 

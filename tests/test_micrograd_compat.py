@@ -322,9 +322,6 @@ def test_user_op_with_two_inputs_built_with_positional_children():
     assert out._prev[0]._op == "kab" and out._prev[0]._prev == (a, b)
 
 
-@pytest.mark.xfail(strict=True, reason="engine: Value._backward is None for a node with inputs "
-                   "and no closure, so the hand walk fails with 'NoneType' object is not "
-                   "callable instead of backward()'s clear error")
 def test_hand_walk_over_a_user_op_without_a_closure_explains_the_mistake():
     a = Value(2.0)
     forgot = Value(a.data**2, (a,), "square")  # the user never set forgot._backward
