@@ -7,6 +7,7 @@ import sys
 from pathlib import Path
 
 import pytest
+from support import require
 
 from chainrule import Value
 
@@ -169,3 +170,45 @@ def test_reveal_counts_blank_and_wrong_answers():
     for name in ORDER:
         v[name].grad = 9.0
     assert checks.reveal(o).status == checks.FAILED
+
+
+# ------------------------------------------- notebook 07, blank and with every answer in
+
+NOTEBOOK = DEMOS / "07_backprop_by_hand.ipynb"
+ANSWERS = {"o": "1", "n": "1 - o.data**2", "b": "0.5", "x1w1x2w2": "0.5", "x2w2": "0.5",
+           "x1w1": "0.5", "x2": "w2.data * x2w2.grad", "w2": "0", "x1": "-1.5", "w1": "1",
+           "f": "1", "d": "e.data", "e": "d.data", "a": "-3", "c": "-8"}
+
+
+def _run_07(answers):
+    """Notebook 07 run in a kernel, each `name.grad = ...` line given its answer."""
+    nbformat = require("nbformat")
+    nbclient = require("nbclient")
+    nb = nbformat.read(str(NOTEBOOK), as_version=4)
+    cells = [c for c in nb.cells if "by-hand" in c.metadata.get("tags", [])]
+    assert len(cells) == len(ANSWERS)
+    for cell in cells:
+        name = cell.source.split(".grad = ...")[0]
+        assert name in ANSWERS, cell.source
+        if name in answers:
+            cell.source = cell.source.replace(f"{name}.grad = ...", f"{name}.grad = "
+                                              f"{answers[name]}", 1)
+    nbclient.NotebookClient(nb, timeout=300, kernel_name="python3",
+                            resources={"metadata": {"path": str(DEMOS)}}).execute()
+    return "\n".join(out.get("text", "") + out.get("data", {}).get("text/plain", "")
+                     for cell in nb.cells if cell.cell_type == "code" for out in cell.outputs)
+
+
+@pytest.mark.slow
+def test_notebook_07_blank_is_not_done_yet_everywhere():
+    text = _run_07({})
+    assert text.count("NOT DONE YET") == len(ANSWERS) + 2  # every cell, then both reveals
+    assert "PASSED" not in text and "NOT YET RIGHT" not in text
+
+
+@pytest.mark.slow
+def test_notebook_07_with_every_answer_passes_every_checker():
+    text = _run_07(ANSWERS)
+    assert text.count("✅ PASSED") == len(ANSWERS) + 2
+    assert "10 of 10 gradients" in text and "5 of 5 gradients" in text
+    assert "NOT DONE YET" not in text and "NOT YET RIGHT" not in text
