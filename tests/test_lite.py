@@ -21,6 +21,8 @@ from typing import Any, Dict, Iterator, List
 import pytest
 from support import missing, require
 
+import chainrule
+
 ROOT = Path(__file__).resolve().parents[1]
 KERNEL = "@jupyterlite/pyodide-kernel-extension:kernel"
 OFFLINE = "--host-resolver-rules=MAP * ~NOTFOUND, EXCLUDE 127.0.0.1"
@@ -98,12 +100,30 @@ def site_bytes(browser: Any, base_url: str) -> int:
     return sum(r["bytes"] for r in browser.requests.values() if r["url"].startswith(base_url))
 
 
-def run_notebook(browser: Any, base_url: str, path: str) -> Dict[str, Any]:
-    """Open ``path`` in the site's Notebook app, run all cells; its nbformat JSON, timings."""
-    started, downloaded = time.monotonic(), site_bytes(browser, base_url)
+def open_notebook(browser: Any, base_url: str, path: str) -> None:
+    """Open ``path`` in the site's Notebook app and wait for its kernel to be ready."""
     browser.open(f"{base_url}notebooks/index.html?path={path}")
     browser.wait_for(f"!!window.jupyterapp && !!{WIDGET}?.sessionContext", 90, "the notebook")
     browser.wait_for(STATE, 180, "the kernel", lambda s: s["kernel"] == "idle")
+
+
+def execute(browser: Any, code: str) -> str:
+    """Run ``code`` in the open notebook's kernel: its printed text and error lines."""
+    return browser.evaluate(f"""(async code => {{
+      const future = {WIDGET}.sessionContext.session.kernel.requestExecute({{code}}), out = [];
+      future.onIOPub = m => {{
+        if (m.header.msg_type === 'stream') out.push(m.content.text);
+        if (m.header.msg_type === 'error') out.push(m.content.ename + ': ' + m.content.evalue);
+      }};
+      await future.done;
+      return out.join('');
+    }})({json.dumps(code)})""")
+
+
+def run_notebook(browser: Any, base_url: str, path: str) -> Dict[str, Any]:
+    """Open ``path`` in the site's Notebook app, run all cells; its nbformat JSON, timings."""
+    started, downloaded = time.monotonic(), site_bytes(browser, base_url)
+    open_notebook(browser, base_url, path)
     ready = time.monotonic()
     browser.evaluate("jupyterapp.commands.execute('notebook:run-all-cells'), true")
     state = browser.wait_for(STATE, 240, "all cells to run", lambda s: s["kernel"] == "idle"
@@ -191,4 +211,16 @@ def test_exercise_checkers_wait_on_the_blanks(browser: Any, base_url: str) -> No
     notebook = run_notebook(browser, base_url, "05_exercises.ipynb")
     assert problems(notebook) == []
     assert "0 of 4 exercises passed" in text_of(notebook)
+    assert_offline(browser, base_url)
+
+
+def test_the_kernel_has_this_chainrule_and_pip_finds_only_what_the_site_ships(
+        browser: Any, base_url: str) -> None:
+    if browser.page is None:  # run on its own: any notebook's kernel will do
+        open_notebook(browser, base_url, "05_exercises.ipynb")
+    assert execute(browser, "import chainrule; print(chainrule.__version__)") == \
+        f"{chainrule.__version__}\n"
+    assert execute(browser, "%pip install graphviz") == ""  # preloaded: nothing to do
+    assert execute(browser, "%pip install numpy").endswith(
+        "numpy could not be installed: PyPI fallback is disabled")
     assert_offline(browser, base_url)
