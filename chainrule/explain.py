@@ -109,7 +109,8 @@ class Explanation:
     """d(root)/d(node) path by path: ``paths``, ``total`` (= node.grad after a fresh
     ``root.backward()``), ``names``; ``print`` it for the table, ``draw()`` for a picture."""
 
-    def __init__(self, root: Value, node: Value, paths: List[Path], names: Dict[Value, str]):
+    def __init__(self, root: Value, node: Value, paths: List[Path],
+                 names: Dict[Value, str]) -> None:
         self.root, self.node, self.paths, self.names = root, node, paths, names
         products = [p.product for p in paths]
         # fsum: the exactly rounded sum, in no particular order. backward() adds in its
@@ -205,10 +206,8 @@ def explain(root: Value, node: Value, max_paths: int = DEFAULT_MAX_PATHS) -> Exp
     count = counts[node]
     if count > max_paths:
         raise PathLimitExceeded(_too_many(names, counts, root, node, count, max_paths), count)
-    paths: List[Path] = []
     locals_ = {v: local_derivatives(v) for v in order if v in reaches and v is not node}
-    _walk(root, node, reaches, locals_, [root], [], 1.0, paths)
-    return Explanation(root, node, paths, names)
+    return Explanation(root, node, _walk(root, node, reaches, locals_), names)
 
 
 def _reaching(order: Sequence[Value], node: Value) -> set:
@@ -229,18 +228,36 @@ def _count_paths(order: Sequence[Value], reaches: set, root: Value) -> Dict[Valu
     return counts
 
 
-def _walk(v: Value, node: Value, reaches: set, locals_: Dict[Value, Dict[Value, float]],
-          nodes: List[Value], factors: List[float], product: float, out: List[Path]) -> None:
-    if v is node:
-        out.append(Path(tuple(nodes), tuple(factors), product))
-        return
-    for c in dict.fromkeys(v._prev):
-        if c in reaches:
-            nodes.append(c)
-            factors.append(locals_[v][c])
-            _walk(c, node, reaches, locals_, nodes, factors, _push(v, c, product), out)
-            nodes.pop()
-            factors.pop()
+def _walk(root: Value, node: Value, reaches: set,
+          locals_: Dict[Value, Dict[Value, float]]) -> List[Path]:
+    """Every path root -> node, depth first, inputs in their order; iterative, so a deep
+    graph explains as far as backward() goes (no recursion limit)."""
+    if root is node:
+        return [Path((root,), (), 1.0)]
+    out: List[Path] = []
+    nodes, products = [root], [1.0]
+    factors: List[float] = []
+    kids = [[c for c in dict.fromkeys(root._prev) if c in reaches]]
+    next_kid = [0]
+    while next_kid:
+        v, k = nodes[-1], next_kid[-1]
+        if k == len(kids[-1]):  # every input of v done: back up one node
+            nodes.pop(), products.pop(), kids.pop(), next_kid.pop()
+            if factors:
+                factors.pop()
+            continue
+        next_kid[-1] += 1
+        c = kids[-1][k]
+        product = _push(v, c, products[-1])  # v's own step multiplies, as in backward()
+        if c is node:
+            out.append(Path((*nodes, c), (*factors, locals_[v][c]), product))
+            continue
+        nodes.append(c)
+        factors.append(locals_[v][c])
+        products.append(product)
+        kids.append([x for x in dict.fromkeys(c._prev) if x in reaches])
+        next_kid.append(0)
+    return out
 
 
 def _too_many(names: Dict[Value, str], counts: Dict[Value, int], root: Value, node: Value,

@@ -339,3 +339,13 @@ def test_a_step_that_raises_in_backward_raises_the_same_here_and_moves_no_grad()
     with pytest.raises(ZeroDivisionError, match=r"the gradient of x \*\* 0.5 is infinite at x = 0"):
         explain(y, x)
     assert (x.grad, y.grad) == (0.75, -2.0)
+
+
+def test_a_deep_chain_explains_without_recursion():
+    x = Value(0.5, label="x")
+    v = x
+    for _ in range(5000):
+        v = (v * 0.999).tanh() + 0.001
+    e = explain(v, x)
+    assert len(e.paths) == 1 and len(e.paths[0].nodes) == 3 * 5000 + 1
+    assert e.total == fresh_grads(v)[x]
