@@ -352,6 +352,20 @@ def test_sgd_state_before_the_first_step_has_empty_buffers():
     (lambda s: s["hyperparameters"].update(betas=[True, 0.999]), r"betas\[0\] .* got True"),
     (lambda s: s["hyperparameters"].update(eps="1e-8"), r"eps must be a finite number"),
     (lambda s: s.update(exp_avg=[0.0, True]), r"exp_avg\[1\] must be a finite number"),
+    # rejected when loaded, not when step() crashes later
+    (lambda s: s.update(exp_avg_sq=[0.0, -1e-3]),
+     r"Adam.load_state_dict: exp_avg_sq\[1\] \(a running mean of squared gradients\) must be "
+     r">= 0, got -0.001"),
+    (lambda s: s.update(step=10**401), r"'step' .* must be an int in \[0, 2\*\*53\], got an "
+                                       r"integer of about 402 digits"),
+    (lambda s: s.update(step=2**53 + 1), r"'step' .* must be an int in \[0, 2\*\*53\]"),
+    (lambda s: s.update(exp_avg=[0.0, 10**400]), r"Adam.load_state_dict: exp_avg\[1\] must be "
+                                                 r"a finite number, got an integer of about "
+                                                 r"401 digits \(int\), beyond the range"),
+    (lambda s: s["hyperparameters"].update(lr=10**400),
+     r"hyperparameters: lr \(the learning rate\) must be a finite number >= 0, got an "
+     r"integer of about 401 digits"),
+    (lambda s: s["hyperparameters"].update(eps=10**400), r"Adam: eps must be a finite number"),
 ])
 def test_load_state_dict_checks_everything_first(edit, message):
     params = [Value(1.0), Value(2.0)]
@@ -412,3 +426,58 @@ def test_state_round_trips_through_json_with_the_same_types():
     sgd = SGD([Value(1.0)], lr=1)
     sgd.load_state_dict(json.loads(json.dumps(SGD([Value(1.0)], lr=2, momentum=0.5).state_dict())))
     assert type(sgd.lr) is float and sgd.lr == 2.0 and sgd.nesterov is False
+
+
+@pytest.mark.parametrize("make, message", [
+    (lambda p: SGD(p, lr=10**400), r"lr \(the learning rate\) must be a finite number >= 0, "
+                                   r"got an integer of about 401 digits \(int\), beyond the "
+                                   r"range of a float"),
+    (lambda p: Adam(p, eps=10**400), r"Adam: eps must be a finite number >= 0, got an integer"),
+    (lambda p: SGD(p, lr=0.1, momentum=-10**400), r"SGD: momentum must be a finite number"),
+    (lambda p: AdamW(p, weight_decay=10**400), r"Adam: weight_decay must be a finite number"),
+])
+def test_numbers_beyond_float_range_name_the_hyperparameter(make, message):
+    with pytest.raises(ValueError, match=message):
+        make([Value(1.0)])
+    opt = SGD([Value(1.0)], lr=0.1)
+    with pytest.raises(ValueError, match=r"lr \(the learning rate\) .* beyond the range"):
+        opt.lr = 10**400
+    assert opt.lr == 0.1
+
+
+def test_a_loaded_state_that_passes_the_checks_steps_without_error():
+    p = Value(1.0)
+    opt = Adam([p], lr=0.1)
+    state = opt.state_dict()
+    state.update(step=2**53, exp_avg=[1e308], exp_avg_sq=[0.0])
+    opt.load_state_dict(state)
+    p.grad = 0.0
+    opt.step()  # beta ** step underflows to 0 and nothing raises
+    assert opt.steps == 2**53 + 1
+
+
+def test_adam_with_eps_zero_and_a_zero_gradient_gives_nan_not_zero_division():
+    for make in (lambda p: Adam(p, lr=0.1, eps=0), lambda p: AdamW(p, lr=0.1, eps=0.0)):
+        p, q = Value(1.0), Value(2.0)
+        opt = make([p, q])
+        p.grad, q.grad = 0.0, 0.5
+        opt.step()
+        assert math.isnan(p.data)  # 0 / 0, as in torch
+        assert math.isfinite(q.data)
+
+
+def test_adam_with_eps_zero_matches_torch(torch):
+    t = torch.tensor([1.0, 2.0], dtype=torch.float64, requires_grad=True)
+    theirs = torch.optim.Adam([t], lr=0.1, eps=0)
+    ours_params = [Value(1.0), Value(2.0)]
+    ours = Adam(ours_params, lr=0.1, eps=0)
+    for grads in ([0.0, 0.5], [0.0, -0.25]):
+        t.grad = torch.tensor(grads, dtype=torch.float64)
+        theirs.step()
+        for p, g in zip(ours_params, grads):
+            p.grad = g
+        ours.step()
+        got, want = [p.data for p in ours_params], t.detach().tolist()
+        assert math.isnan(got[0]) and math.isnan(want[0])
+        assert got[1] == want[1]
+
