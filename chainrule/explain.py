@@ -324,7 +324,8 @@ def rule(out: Value, child: Value, names: Optional[Dict[Value, str]] = None) -> 
         return (f"{c} is used {kids.count(child)} times by this {op or '?'}: add the "
                 "contributions of every use")
     if op in ("+", "sum"):
-        return f"a {op} node passes its gradient unchanged to every input"
+        return (f"a {op} node passes its gradient unchanged to "
+                f"{'both inputs' if len(kids) == 2 else 'every input'}")
     if op == "*" and len(kids) == 2:
         other = kids[1 - kids.index(child)]
         return f"at a * node multiply by the OTHER input ({names[other]} = {_num(other.data)})"

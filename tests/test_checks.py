@@ -100,7 +100,7 @@ def test_a_wrong_gradient_upstream_is_named_first():
     ("o", 0.0, "how much does o change when o changes"),
     ("n", 1.0, "tanh: multiply by 1 - o**2"),
     ("n", 0.7071, "tanh: multiply by 1 - o**2"),
-    ("b", 1.0, "a + node passes its gradient unchanged to every input: pass on n.grad (0.5)"),
+    ("b", 1.0, "a + node passes its gradient unchanged to both inputs: pass on n.grad (0.5)"),
     ("x1", 1.0, "at a * node multiply by the OTHER input (w1 = -3): you multiplied by x1's"),
     ("x1", -3.0, "then multiply by the incoming gradient (x1*w1).grad = 0.5"),
     ("x1", 1.5, "check the sign"),

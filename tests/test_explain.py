@@ -275,14 +275,14 @@ def _op(kind):
         "+": lambda: p + q, "-": lambda: p - q, "*": lambda: p * q, "/": lambda: p / q,
         "**2": lambda: p ** 2, "tanh": lambda: p.tanh(), "exp": lambda: p.exp(),
         "log": lambda: p.log(), "neg": lambda: -p, "sigmoid": lambda: p.sigmoid(),
-        "ReLU": lambda: q.relu(), "sum": lambda: Value.sum([p, q]), "twice": lambda: p * p,
+        "ReLU": lambda: q.relu(), "sum": lambda: Value.sum([p, q, 0.5]), "twice": lambda: p * p,
     }[kind]()
     out.label = "out"
     return out, (q if kind == "ReLU" else p)
 
 
 @pytest.mark.parametrize("kind, words", [
-    ("+", "a + node passes its gradient unchanged to every input"),
+    ("+", "a + node passes its gradient unchanged to both inputs"),
     ("sum", "a sum node passes its gradient unchanged to every input"),
     ("-", "a - node passes its gradient unchanged to the first input and with its sign "
           "flipped to the second"),
@@ -325,7 +325,7 @@ def test_hint_names_the_slip_it_recognises():
     assert hint(17.0, out, p, 3.0) == "at a * node multiply by the OTHER input (q = -2)"
     s = p + q
     s.label = "s"
-    assert hint(1.0, s, q, 0.25) == ("a + node passes its gradient unchanged to every input: "
+    assert hint(1.0, s, q, 0.25) == ("a + node passes its gradient unchanged to both inputs: "
                                      "pass on s.grad (0.25), not 1")
     assert p.grad == q.grad == out.grad == s.grad == 0.0  # hints run steps, touch no grad
 
