@@ -2,7 +2,7 @@
 
 One browser-level connection in flat mode (https://chromedevtools.github.io/devtools-protocol/):
 every page, web worker and service worker is auto-attached, paused until Network is enabled in
-it, so the log in ``requests`` sees each request the site makes, the kernel's worker included.
+it, so ``urls`` and ``requests`` see each request the site makes, the kernel's worker included.
 """
 
 from __future__ import annotations
@@ -56,8 +56,8 @@ class Browser:
             url = json.load(reply)["webSocketDebuggerUrl"]
         self.ws = websocket.create_connection(url, timeout=timeout)
         self._next_id = 0
-        self.events: List[Dict[str, Any]] = []
-        self.requests: Dict[str, Dict[str, Any]] = {}  # (session, request id) -> url, bytes
+        self.requests: Dict[str, Dict[str, Any]] = {}  # request id -> url, status, bytes
+        self.urls: List[str] = []  # every URL requested, in order
         self.session: Optional[str] = None
         self.page: Optional[str] = None
         self.targets: Dict[str, Dict[str, str]] = {}  # target id -> its session id and type
@@ -87,7 +87,6 @@ class Browser:
 
     def _event(self, event: Dict[str, Any]) -> None:
         method, params = event["method"], event.get("params", {})
-        session = event.get("sessionId", "")
         if method == "Target.attachedToTarget":
             child = params["sessionId"]
             info = params["targetInfo"]
@@ -102,19 +101,18 @@ class Browser:
                 self._next_id += 1  # fire and forget: their replies are skipped by send()
                 self.ws.send(json.dumps({"id": self._next_id, "sessionId": child,
                                          "method": command, "params": args}))
+        # A worker's fetch that the site's service worker answers is reported by both, under
+        # one request id (the worker's copy with 0 bytes): key by request id, keep the most.
         elif method == "Network.requestWillBeSent":
-            key = f"{session}/{params['requestId']}"
-            self.requests[key] = {"url": params["request"]["url"], "bytes": 0, "status": None,
-                                  "type": params.get("type")}
-        elif method == "Network.responseReceived":
-            key = f"{session}/{params['requestId']}"
-            if key in self.requests:
-                self.requests[key]["status"] = params["response"]["status"]
-        elif method == "Network.loadingFinished":
-            key = f"{session}/{params['requestId']}"
-            if key in self.requests:
-                self.requests[key]["bytes"] = params["encodedDataLength"]
-        self.events.append(event)
+            url = params["request"]["url"]
+            self.urls.append(url)  # redirects included
+            entry = self.requests.setdefault(params["requestId"], {"bytes": 0, "status": None})
+            entry["url"] = url
+        elif method == "Network.responseReceived" and params["requestId"] in self.requests:
+            self.requests[params["requestId"]]["status"] = params["response"]["status"]
+        elif method == "Network.loadingFinished" and params["requestId"] in self.requests:
+            entry = self.requests[params["requestId"]]
+            entry["bytes"] = max(entry["bytes"], params["encodedDataLength"])
 
     def pump(self, seconds: float) -> None:
         """Read events for ``seconds`` (requests made while nothing is being evaluated)."""
