@@ -156,7 +156,7 @@ def assert_offline(browser: Any, base_url: str) -> None:
     seen = list(browser.requests.values())
     assert any(r["url"].endswith("/static/pyodide/pyodide.asm.wasm") for r in seen)
     assert any(r["url"].endswith(".whl") for r in seen)  # fetched by the kernel's worker
-    assert [r["url"] for r in seen if not r["url"].startswith(("data:", "blob:", base_url))] == []
+    assert [url for url in browser.urls if not url.startswith(("data:", "blob:", base_url))] == []
     # A 404 is expected only for the favicon and for the server-side listing of a folder that
     # exists only in the browser's storage (Path("out").mkdir() goes through "Untitled Folder").
     failed = [(r["url"], r["status"]) for r in seen if r["status"] and r["status"] >= 400
