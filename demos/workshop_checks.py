@@ -110,7 +110,9 @@ def _check_unary_op(
                            "(x,) as the children, Value(data, (x,), 'op'), so backward() can "
                            "reach x.")
         composite = x not in out._prev  # built from existing ops: fine, but no closure
-        if not composite and getattr(out, "_backward", None) is None:
+        # _grad_fn, not _backward: node._backward is always callable (it raises the
+        # "has inputs but no _backward" error when there is no step to run)
+        if not composite and out._grad_fn is None:
             return _report(exercise, FAILED, "the result has no closure: define "
                            "_backward(grad) and set out._backward = _backward before "
                            "returning out.")
