@@ -407,3 +407,24 @@ def test_plain_number_inputs_become_one_shared_node_per_input():
     out = model([0.5, -1.0])
     inputs = [node for node in out.backward_order() if node.data in (0.5, -1.0) and not node._prev]
     assert sorted(node.data for node in inputs) == [-1.0, 0.5]  # one node each, not one per neuron
+
+
+def test_micrograds_idioms_work_on_our_modules():
+    # micrograd's nn.py: Module.zero_grad, parameters(), MLP(nin, nouts) called on floats
+    random.seed(1337)
+    model = MLP(3, [4, 4, 1])
+    xs = [[2.0, 3.0, -1.0], [3.0, -1.0, 0.5], [0.5, 1.0, 1.0], [1.0, 1.0, -1.0]]
+    ys = [1.0, -1.0, -1.0, 1.0]
+    losses = []
+    for _ in range(30):
+        ypred = [model(x) for x in xs]
+        loss = sum((yout - ygt) ** 2 for ygt, yout in zip(ys, ypred))
+        model.zero_grad()
+        loss.backward()
+        for p in model.parameters():
+            p.data += -0.01 * p.grad
+        losses.append(loss.data)
+    assert losses[-1] < losses[0] / 2
+    assert all(p.grad == 0 for p in (model.zero_grad() or model.parameters()))
+    assert len(model.parameters()) == 41 and isinstance(model.parameters()[0], Value)
+

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import signal
 import subprocess
 import sys
@@ -333,3 +334,22 @@ def test_loading_is_linear_in_the_parameter_count(tmp_path):
     small, large = hashes_to_load(1_000, tmp_path), hashes_to_load(10_000, tmp_path)
     for a, b in zip(small, large):
         assert 0 < b <= 12 * a  # 10x the parameters, ~10x the work (was ~100x: quadratic)
+
+
+# ------------------------------------------------------------------------------ bad flags
+
+
+@pytest.mark.parametrize("flags, message", [
+    (["--lr", "0"], r"argument --lr: must be a finite number > 0, got '0'"),
+    (["--lr", "-1"], r"argument --lr: must be a finite number > 0, got '-1'"),
+    (["--lr", "nan"], r"argument --lr: must be a finite number > 0, got 'nan'"),
+    (["--lr", "inf"], r"argument --lr: must be a finite number > 0, got 'inf'"),
+    (["--lr", "fast"], r"argument --lr: must be a number > 0, got 'fast'"),
+    (["--steps", "0"], r"argument --steps: must be a whole number >= 1, got '0'"),
+])
+def test_the_regression_demo_refuses_bad_flags_as_usage_errors(flags, message):
+    run = subprocess.run([sys.executable, str(ROOT / "demos" / "regression.py"), *flags],
+                         env=child_env(), capture_output=True, text=True, timeout=60)
+    assert run.returncode == 2  # argparse's usage error, before any training
+    assert re.search(message, run.stderr), run.stderr
+    assert "Traceback" not in run.stderr and run.stdout == ""
