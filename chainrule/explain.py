@@ -5,9 +5,10 @@
     print(e)               # a table: each path, its factors, its product, the total
     e.draw()               # the graph with the paths highlighted (needs chainrule.viz)
 
-Each local derivative comes from the engine's own step (run with grad 1 on zeroed
-inputs, every grad put back after), so a user's op explains as well as a built-in one.
-Imports only the engine; the drawing imports ``chainrule.viz`` when it is asked for.
+Each local derivative comes from the engine's own step (``chainrule.graph``: run with
+grad 1 on zeroed inputs, every grad put back after), so a user's op explains as well as
+a built-in one. Imports the engine and ``chainrule.graph``; the drawing imports
+``chainrule.viz`` when it is asked for.
 """
 
 from __future__ import annotations
@@ -17,15 +18,13 @@ import re
 from dataclasses import dataclass
 from typing import Any, Dict, List, Optional, Sequence, Tuple
 
-from .engine import Constant, Value, run_step
+from .engine import Value
+from .graph import Graph, local_derivatives
 
 __all__ = ["explain", "Explanation", "Path", "PathLimitExceeded", "DEFAULT_MAX_PATHS", "rule",
            "hint", "close"]
 
 DEFAULT_MAX_PATHS = 200  # a table longer than this explains nothing
-# The same short op words the drawings use, so a table and a picture name nodes alike.
-OP_WORDS = {"+": "add", "*": "mul", "-": "sub", "/": "div", "**": "pow", "neg": "neg",
-            "ReLU": "relu"}
 # One colour per path in a drawing (the first six; the rest share the last).
 PATH_COLORS = ("#2563eb", "#ea580c", "#7c3aed", "#059669", "#db2777", "#0891b2")
 
@@ -53,56 +52,14 @@ class Path:
     product: float
 
 
-def local_derivatives(node: Value) -> Dict[Value, float]:
-    """d(node)/d(input) per distinct input, by running node's step with grad 1.
-
-    The same method as ``chainrule.viz``'s function of this name (inputs zeroed, step
-    run, every grad put back exactly), kept here so explain needs nothing but the engine.
-    An input used twice (``a + a``) gets the sum of its two local derivatives."""
-    return {child: _push(node, child, 1.0) for child in dict.fromkeys(node._prev)}
+def names_of(root: Value) -> Dict[Value, str]:
+    """Readable names, the drawings' scheme (``chainrule.graph.Graph``, without params)."""
+    return Graph(root).names
 
 
 def _push(node: Value, child: Value, incoming: float) -> float:
     """What node's step adds to child.grad when node.grad is ``incoming``; grads restored."""
-    children = list(dict.fromkeys(node._prev))
-    saved, saved_own = [c.grad for c in children], node.grad
-    try:
-        for c in children:
-            c.grad = 0.0
-        node.grad = incoming
-        run_step(node)
-        return child.grad
-    finally:
-        for c, grad in zip(children, saved):
-            c.grad = grad
-        node.grad = saved_own
-
-
-def names_of(root: Value) -> Dict[Value, str]:
-    """Readable names: a label; a constant's number; x0, x1, ... for an input; op word +
-    position (``mul7``): the scheme of ``chainrule.viz`` drawings (without ``params``)."""
-    order = root.backward_order()[::-1]
-    labels = {str(v.label) for v in order if v.label not in ("", None)}
-    names: Dict[Value, str] = {}
-    used: set = set()
-    inputs = 0
-    for i, node in enumerate(order):
-        label = "" if node.label is None else str(node.label)
-        if label:
-            name = label
-        elif isinstance(node, Constant):  # a number written in the expression
-            name = format(node.data, "g")
-        elif not node._prev:
-            while f"x{inputs}" in used or f"x{inputs}" in labels:
-                inputs += 1
-            name, inputs = f"x{inputs}", inputs + 1
-        else:
-            name = f"{'pow' if node._op.startswith('**') else OP_WORDS.get(node._op, node._op)}{i}"
-        if name in used and not isinstance(node, Constant):
-            name = f"{name}#{i}"
-        used.add(name)
-        names[node] = name
-    return names
+    return local_derivatives(node, incoming)[child]
 
 
 class Explanation:

@@ -50,6 +50,10 @@ DEPENDENCIES: Dict[str, Dependency] = {
     "nbmake": Dependency("CHAINRULE_REQUIRE_EXTRAS", EXTRAS, _module("nbmake")),
     "nbclient": Dependency("CHAINRULE_REQUIRE_EXTRAS", EXTRAS, _module("nbclient")),
     "nbformat": Dependency("CHAINRULE_REQUIRE_EXTRAS", EXTRAS, _module("nbformat")),
+    "ipywidgets": Dependency("CHAINRULE_REQUIRE_EXTRAS", EXTRAS, _module("ipywidgets")),
+    "jupyterlite": Dependency(
+        "CHAINRULE_REQUIRE_BROWSER", "pip install -e '.[lite]'", _module("jupyterlite_core")
+    ),
     "websocket": Dependency("CHAINRULE_REQUIRE_EXTRAS", EXTRAS, _module("websocket")),
     "graphviz": Dependency("CHAINRULE_REQUIRE_EXTRAS", EXTRAS, _module("graphviz")),
     "PIL": Dependency("CHAINRULE_REQUIRE_EXTRAS", EXTRAS, _module("PIL")),

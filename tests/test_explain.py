@@ -237,7 +237,7 @@ def test_random_dags_total_is_backwards_grad_and_no_grad_moves(program):
 
 def test_names_are_the_drawings_names():
     require("graphviz")
-    from chainrule.viz.graph import Graph
+    from chainrule.graph import Graph
 
     root, _ = ladder(2)
     f, a, _ = diamond()

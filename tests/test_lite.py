@@ -9,7 +9,6 @@ no error and draw its graphs, and the exercise checkers of notebook 05 must run.
 from __future__ import annotations
 
 import hashlib
-import importlib.util
 import json
 import socket
 import subprocess
@@ -19,7 +18,7 @@ from pathlib import Path
 from typing import Any, Dict, Iterator, List
 
 import pytest
-from support import missing, require
+from support import require
 
 import chainrule
 
@@ -45,11 +44,8 @@ GRAPHS = """[document, ...[...document.querySelectorAll('.jp-OutputArea-output i
 @pytest.fixture(scope="module")
 def site(tmp_path_factory: pytest.TempPathFactory) -> Path:
     require("node")  # npm ci fetches the pyodide package
-    for module, package in [("jupyterlite_core", "jupyterlite-core"),
-                            ("jupyterlite_pyodide_kernel", "jupyterlite-pyodide-kernel"),
-                            ("websocket", "websocket-client")]:
-        if importlib.util.find_spec(module) is None:
-            missing("chromium", f"{package} is not installed: pip install -e '.[lite]'")
+    require("jupyterlite")
+    require("websocket")
     output = tmp_path_factory.mktemp("lite") / "site"
     subprocess.run([sys.executable, "lite/build.py", "--output", str(output)], cwd=ROOT,
                    check=True, stdout=subprocess.DEVNULL)

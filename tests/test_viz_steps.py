@@ -5,6 +5,7 @@ incoming gradient, names that tell nodes apart, grads left as backward() (or as 
 from __future__ import annotations
 
 import math
+import struct
 from typing import List
 
 import pytest
@@ -18,8 +19,13 @@ from chainrule.viz import RendererWarning, Step, backward_steps, draw_dot, local
 from chainrule.viz.steps import replay
 
 
-def all_grads(root: Value) -> List[float]:
-    return [v.grad for v in root.backward_order()]
+def bits(x: float) -> bytes:
+    """A float's bytes: equal bit for bit, NaN included (nan != nan as a float)."""
+    return struct.pack("<d", x)
+
+
+def all_grads(root: Value) -> List[bytes]:
+    return [bits(v.grad) for v in root.backward_order()]
 
 
 def test_lecture_values_grads_and_local_derivatives():
@@ -244,11 +250,11 @@ def test_every_step_on_random_graphs_is_a_fresh_backwards_bit_for_bit(program):
     order = root.backward_order()
     ops = [v for v in order if v._prev]
     assert [s.node for s in steps] == [root] + ops
-    assert [steps[-1].grads[v] for v in order] == fresh  # bit for bit
+    assert [bits(steps[-1].grads[v]) for v in order] == fresh  # bit for bit
     for step in steps[1:]:  # a node's grad is final when its step runs, and is backward()'s
-        assert step.grads[step.node] == fresh[order.index(step.node)]
+        assert bits(step.grads[step.node]) == fresh[order.index(step.node)]
         for child, (local, incoming) in step.updates.items():
-            assert incoming == fresh[order.index(step.node)]
+            assert bits(incoming) == fresh[order.index(step.node)]
             assert local == local_derivatives(step.node)[child]
     list(backward_steps(root))
     stale.backward()

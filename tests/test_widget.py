@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import pytest
-from support import DEPENDENCIES, require
+from support import require
 
 require("graphviz")
 
@@ -145,10 +145,6 @@ def test_blank_and_non_numbers_are_not_answers():
 
 
 def _ipywidgets():
-    # TODO(lead): add "ipywidgets" to tests/support.py's DEPENDENCIES (and the test extra);
-    # until then this skips here instead of going through require().
-    if "ipywidgets" not in DEPENDENCIES:
-        pytest.skip("ipywidgets tests skipped: tests/support.py has no ipywidgets entry yet")
     return require("ipywidgets")
 
 

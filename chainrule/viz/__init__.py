@@ -19,9 +19,9 @@ from pathlib import Path
 from typing import Any, Union
 
 from ..engine import Value
+from ..graph import GraphTooLarge, local_derivatives
 from .animate import animate
 from .dot import draw_dot
-from .graph import GraphTooLarge, local_derivatives
 from .render import (
     Drawing,
     RendererNotFound,

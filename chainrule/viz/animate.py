@@ -15,9 +15,9 @@ from pathlib import Path
 from typing import Any, Dict, List, Sequence, Tuple
 
 from ..engine import Value
+from ..graph import Graph
 from . import browser
 from .dot import Frame, value_label
-from .graph import Graph
 from .render import INSTALL_HINT, RendererNotFound, find_renderer, render_dot
 from .steps import Step, replay
 from .style import DATA_COLOR, FONT, GRAD_COLOR, KINDS, NODE_ATTRS, PENDING_COLOR, STATES, PathLike

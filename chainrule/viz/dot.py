@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 from typing import Any, Dict, List, Mapping, Optional, Sequence, Tuple
 
 from ..engine import Value
-from .graph import Graph, safe_local_derivatives, unique_children
+from ..graph import Graph, safe_local_derivatives, unique_children
 from .render import Drawing, graphviz
 from .style import (
     DATA_COLOR,

@@ -10,8 +10,8 @@ from dataclasses import dataclass, field
 from typing import Any, Dict, Iterator, List, Optional, Tuple
 
 from ..engine import Constant, Value
+from ..graph import Graph, run_step, safe_local_derivatives, start_backward, unique_children
 from .dot import Frame, build
-from .graph import Graph, run_step, safe_local_derivatives, start_backward, unique_children
 from .render import Drawing
 from .style import Options, number
 

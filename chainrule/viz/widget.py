@@ -20,7 +20,7 @@ from typing import Any, Dict, List, Optional
 
 from ..engine import Constant, Value
 from ..explain import close, hint, rule
-from .graph import Graph
+from ..graph import Graph
 from .steps import Step, backward_steps, expression
 
 

@@ -1,7 +1,9 @@
 """The graph behind a Value: its order, node kinds and names, and local derivatives.
 
-Knows only the engine. Local derivatives and the step-through run the engine's own
-step seam (``start_backward``/``run_step``), so a picture and backward() can't disagree.
+Knows only the engine, so drawings (``chainrule.viz``) and ``explain`` share it
+without either needing the other (or graphviz). Local derivatives and the step-through
+run the engine's own step seam (``start_backward``/``run_step``), so a picture and
+backward() can't disagree.
 """
 
 from __future__ import annotations
@@ -10,7 +12,7 @@ import re
 from collections import deque
 from typing import Any, Dict, Iterable, List, Mapping, Optional, Set, Tuple
 
-from ..engine import Constant, Value, run_step, start_backward  # noqa: F401 (steps' seam)
+from .engine import Constant, Value, run_step, start_backward  # noqa: F401 (steps' seam)
 
 # The op's name in a short id ("mul7") and the symbol in a caption's expression.
 OP_WORDS = {"+": "add", "*": "mul", "-": "sub", "/": "div", "**": "pow", "neg": "neg",
@@ -48,14 +50,16 @@ def label_of(node: Value) -> str:
     return "" if label is None else str(label)
 
 
-def local_derivatives(node: Value) -> Dict[Value, float]:
+def local_derivatives(node: Value, incoming: float = 1.0) -> Dict[Value, float]:
     """d(node)/d(input) for each distinct input of node, found by running its step.
 
     Works for any op, a student's own included: the inputs' grads are saved and zeroed,
-    the engine runs the node's step with ``node.grad`` = 1, the inputs' grads are read,
-    and every saved grad is put back exactly. An input used twice (``a + a``) gets the
-    sum of its local derivatives (2 here). A leaf has no inputs: ``{}``. A node with
-    inputs but no ``_backward`` raises the TypeError backward() raises.
+    the engine runs the node's step with ``node.grad`` = 1 (or ``incoming``: then each
+    value is what the step adds to that input's grad, multiplied exactly as backward()
+    multiplies), the inputs' grads are read, and every saved grad is put back exactly.
+    An input used twice (``a + a``) gets the sum of its local derivatives (2 here). A leaf
+    has no inputs: ``{}``. A node with inputs but no ``_backward`` raises the TypeError
+    backward() raises.
     """
     children = list(unique_children(node))
     if not children:
@@ -65,7 +69,7 @@ def local_derivatives(node: Value) -> Dict[Value, float]:
     try:
         for child in children:
             child.grad = 0.0
-        node.grad = 1.0
+        node.grad = incoming
         run_step(node)
         return {child: child.grad for child in children}
     finally:
