@@ -24,14 +24,15 @@ __all__ = [
     "same_length",
 ]
 
-Seed = Union[int, random.Random, None]
+# None: the global random (micrograd's); the module itself is accepted for the same.
+Seed = Union[int, random.Random, ModuleType, None]
 
 
 def describe(x: Any) -> str:
     """``x`` for a message: its repr and type, e.g. ``2.5 (float)``; huge ints shortened."""
-    if isinstance(x, Integral) and not isinstance(x, bool) and abs(x).bit_length() > 64:
+    if isinstance(x, Integral) and not isinstance(x, bool) and abs(int(x)).bit_length() > 64:
         # str() of a 10**5000 would itself raise (CPython's int-to-str digit limit).
-        digits = int(abs(x).bit_length() * math.log10(2)) + 1
+        digits = int(abs(int(x)).bit_length() * math.log10(2)) + 1
         return f"an integer of about {digits} digits ({type(x).__name__})"
     text = repr(x)
     if len(text) > 80:
@@ -109,7 +110,7 @@ def choice(x: Any, options: Sequence[str], name: str) -> str:
     return x
 
 
-def _seed(seed: Any, name: str) -> Any:
+def _seed(seed: Any, name: str) -> Union[int, random.Random, ModuleType, None]:
     if seed is None or isinstance(seed, random.Random) or seed is random:
         return seed
     if isinstance(seed, bool) or not isinstance(seed, Integral):
@@ -120,19 +121,19 @@ def _seed(seed: Any, name: str) -> Any:
 def rng_or_global(seed: Seed, name: str = "seed") -> Union[random.Random, ModuleType]:
     """Where weights come from: ``None`` means the global ``random`` module (micrograd's
     draw order), an int a private ``random.Random(seed)``, a ``random.Random`` itself."""
-    seed = _seed(seed, name)
-    if seed is None or seed is random:  # a Layer hands its neurons the module it was given
+    checked = _seed(seed, name)
+    if checked is None or isinstance(checked, ModuleType):  # a Layer hands on the module
         return random
-    return seed if isinstance(seed, random.Random) else random.Random(seed)
+    return checked if isinstance(checked, random.Random) else random.Random(checked)
 
 
 def seeded_rng(seed: Seed, name: str = "seed") -> random.Random:
     """Where data comes from: always a private generator, fresh entropy for ``None``,
     so drawing data never disturbs the global ``random`` state."""
-    seed = _seed(seed, name)
-    if seed is random:
+    checked = _seed(seed, name)
+    if isinstance(checked, ModuleType):
         raise TypeError(f"{name} must be an int, a random.Random or None, got the random module")
-    return seed if isinstance(seed, random.Random) else random.Random(seed)
+    return checked if isinstance(checked, random.Random) else random.Random(checked)
 
 
 def same_length(X: Sequence[Any], y: Sequence[Any], who: str) -> None:

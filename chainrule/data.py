@@ -15,7 +15,7 @@ import math
 import operator
 import random
 from numbers import Integral, Real
-from typing import Any, Iterator, List, Optional, Sequence, Tuple, TypeVar, Union
+from typing import Any, Iterator, List, Optional, Sequence, Tuple, TypeVar, Union, cast
 
 from ._checks import count, flag, number, same_length, seeded_rng
 
@@ -173,7 +173,7 @@ def make_blobs(
         lo, hi = _check_range(box, "box")
         points = [[rng.uniform(lo, hi) for _ in range(n_features)] for _ in range(centers)]
     else:
-        points = [[float(c) for c in center] for center in centers]
+        points = [[float(c) for c in center] for center in cast(Sequence[Sequence[float]], centers)]
         if not points or len({len(p) for p in points}) != 1 or not points[0]:
             raise ValueError("centers must be a non-empty list of points of equal dimension")
     k = len(points)

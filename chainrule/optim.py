@@ -93,7 +93,7 @@ class Optimizer:
     def _hyperparameters(self) -> Dict[str, Any]:
         return {"lr": self.lr}
 
-    def _buffers(self) -> Dict[str, List[Optional[float]]]:
+    def _buffers(self) -> Dict[str, List[Any]]:
         return {}
 
     def state_dict(self) -> Dict[str, Any]:
@@ -204,7 +204,7 @@ class SGD(Optimizer):
         return {"lr": self.lr, "momentum": self.momentum, "dampening": self.dampening,
                 "weight_decay": self.weight_decay, "nesterov": self.nesterov}
 
-    def _buffers(self) -> Dict[str, List[Optional[float]]]:
+    def _buffers(self) -> Dict[str, List[Any]]:
         return {"momentum_buffer": self.momentum_buffer}
 
     _optional_buffers = ("momentum_buffer",)
@@ -291,7 +291,7 @@ class Adam(Optimizer):
                 "weight_decay": self.weight_decay,
                 "decoupled_weight_decay": self.decoupled_weight_decay}
 
-    def _buffers(self) -> Dict[str, List[Optional[float]]]:
+    def _buffers(self) -> Dict[str, List[Any]]:
         return {"exp_avg": self.exp_avg, "exp_avg_sq": self.exp_avg_sq}
 
     def state_dict(self) -> Dict[str, Any]:
@@ -302,7 +302,7 @@ class Adam(Optimizer):
     def _checked_extra(self, state: Dict[str, Any]) -> Dict[str, Any]:
         step = state.get("step")
         if (isinstance(step, bool) or not isinstance(step, Integral)
-                or not 0 <= step <= MAX_STEPS):
+                or not 0 <= operator.index(step) <= MAX_STEPS):
             raise ValueError(f"{type(self).__name__}.load_state_dict: 'step' (the number of "
                              f"steps taken) must be an int in [0, 2**53], got {describe(step)}")
         for i, v in enumerate(state.get("exp_avg_sq", ())):

@@ -156,17 +156,17 @@ def cross_entropy(
     ``logsumexp(z) - z[target]`` with the max subtracted first, so logits of +-1000
     are fine; the gradient is ``softmax(z) - onehot(target)``.
     """
-    logits = list(logits)
-    if not logits:
+    rows: List[Any] = list(logits)
+    if not rows:
         raise ValueError("cross_entropy: got no logits (an empty list)")
-    if isinstance(logits[0], (Value, Real)):  # one sample
-        return _cross_entropy_one(logits, target, "")
+    if isinstance(rows[0], (Value, Real)):  # one sample
+        return _cross_entropy_one(rows, target, "")
     targets = _as_list(target)
-    if len(logits) != len(targets):
-        raise ValueError(f"cross_entropy: got {len(logits)} samples of logits but "
+    if len(rows) != len(targets):
+        raise ValueError(f"cross_entropy: got {len(rows)} samples of logits but "
                          f"{len(targets)} targets; they must have the same length")
     losses = [_cross_entropy_one(list(z), t, f" (sample {i})")
-              for i, (z, t) in enumerate(zip(logits, targets))]
+              for i, (z, t) in enumerate(zip(rows, targets))]
     return _mean(losses, len(losses))
 
 

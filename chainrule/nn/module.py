@@ -120,10 +120,11 @@ class Module:
             limit = io.max_file_size(io.MAX_PARAMETERS)
             why = f"a model of at most {io.MAX_PARAMETERS} parameters"
             head = f.read(io.HEADER_BYTES)
-            arch = io.peek_architecture(head)
-            if arch is not None:  # the file's own architecture bounds its size
-                n = cls._checked_count(arch, where)
-                limit, why = io.max_file_size(n), f"{io.describe_architecture(arch)}"
+            peeked = io.peek_architecture(head)
+            if peeked is not None:  # the file's own architecture bounds its size
+                count = cls._checked_count(peeked, where)
+                if count is not None:
+                    limit, why = io.max_file_size(count), io.describe_architecture(peeked)
             raw = io.read_limited(f, size, limit, path, why, head)
         doc = io.parse_model_file(raw, path)
         arch = doc["architecture"]
