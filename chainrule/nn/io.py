@@ -19,6 +19,7 @@ import json
 import os
 import stat
 import tempfile
+import threading
 from typing import Any, Dict, List, Optional, Sequence, Tuple, Union
 
 from .._checks import describe, number
@@ -272,9 +273,20 @@ def same_json(a: Any, b: Any) -> bool:
 # ------------------------------------------------------------------------------ writing
 
 
+_UMASK_LOCK = threading.Lock()
+
+
 def _umask() -> int:
-    mask = os.umask(0)
-    os.umask(mask)
+    """The process's umask. Linux shows it in /proc; elsewhere it can only be read by
+    setting it, so two of our saves must not do that at once (each would restore the
+    other's 0)."""
+    with contextlib.suppress(OSError, ValueError), open("/proc/self/status") as f:
+        for line in f:
+            if line.startswith("Umask:"):
+                return int(line.split()[1], 8)
+    with _UMASK_LOCK:
+        mask = os.umask(0)
+        os.umask(mask)
     return mask
 
 
