@@ -373,3 +373,32 @@ def test_play_runs_to_the_end_and_zoom_buttons_scale(browser_tab, no_renderer, t
     browser_tab.wait_for('document.querySelector(".cr-play").textContent', 10, "play again",
                          check=lambda text: "play" in text)
     assert browser_tab.evaluate("location.hash") == f"#step={last}"  # its own page: a link
+
+
+IFRAME_STATE = """(() => { const frame = document.querySelector("iframe");
+  const doc = frame && frame.contentDocument;
+  const box = doc && doc.querySelector(".cr-steps");
+  return box && box.dataset.step !== undefined ? Object.assign({}, box.dataset, {
+    svgs: box.querySelectorAll(".cr-stage > svg").length,
+    error: box.getAttribute("data-error") }) : null; })()"""
+
+
+def test_page_steps_inside_a_srcdoc_iframe_as_notebook_01_embeds_it(browser_tab, no_renderer,
+                                                                   tmp_path):
+    import html
+
+    page = animate(lecture(), tmp_path / "steps.html").read_text(encoding="utf-8")
+    outer = f'<iframe srcdoc="{html.escape(page)}" style="width:1200px;height:700px"></iframe>'
+    (tmp_path / "outer.html").write_text(f"<!doctype html><body>{outer}</body>", encoding="utf-8")
+    browser_tab.open((tmp_path / "outer.html").as_uri())
+    browser_tab.wait_for(IFRAME_STATE, 180, "the embedded page drawn",
+                         check=lambda s: bool(s) and s["svgs"] == 1)
+    browser_tab.evaluate('document.querySelector("iframe").contentDocument'
+                         '.querySelector(".cr-steps").focus()')
+    for _ in range(3):  # stepping rewrites no URL in an about:srcdoc frame, and never fails
+        browser_tab.evaluate('document.querySelector("iframe").contentDocument'
+                             '.querySelector(".cr-steps").dispatchEvent(new KeyboardEvent('
+                             '"keydown", {key: "ArrowRight", bubbles: true}))')
+    state = browser_tab.wait_for(IFRAME_STATE, 60, "step 3 in the iframe",
+                                 check=lambda s: bool(s) and s["step"] == "3")
+    assert state["error"] is None

@@ -123,7 +123,10 @@
     counter.textContent = "step " + k + " of " + last;
     root.setAttribute("data-step", k);
     if (follow.checked || first) { followCurrent(glide && !first); } else { apply(false); }
-    if (standalone) { history.replaceState(null, "", "#step=" + k); }
+    // A srcdoc iframe (a notebook's embedded copy) has no URL to rewrite: skip the link there.
+    if (standalone && location.protocol !== "about:") {
+      try { history.replaceState(null, "", "#step=" + k); } catch (e) { /* no history */ }
+    }
     prefetch(k + 1, k + 4);
   }
 
