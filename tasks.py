@@ -2,7 +2,7 @@
 """Set-up and entry points for a fresh machine with only Python 3.9+ and pip.
 
     python3 tasks.py demo [args]   train the moons demo (demos/moons.py)
-    python3 tasks.py test [args]   ruff, then the whole pytest suite (notebooks included)
+    python3 tasks.py test [args]   ruff, mypy, then the whole pytest suite (notebooks included)
     python3 tasks.py bench [args]  benchmarks against micrograd (benchmarks/bench.py)
     python3 tasks.py notebook      the workshop notebooks in Jupyter (demos/README.md)
     python3 tasks.py lite [args]   the workshop as a static site in dist/lite/ (demos/README.md)
@@ -67,6 +67,7 @@ def main(argv: list[str]) -> int:
             run(python, "demos/moons.py", *args)
         elif task == "test":
             run(python, "-m", "ruff", "check", ".")
+            run(python, "-m", "mypy")  # the package's type hints (settings in setup.cfg)
             run(python, "-m", "pytest", *args)
         elif task == "bench":
             run(python, "benchmarks/bench.py", *args)
