@@ -22,7 +22,7 @@ from __future__ import annotations
 import math
 from numbers import Real
 from operator import mul
-from typing import Any, Dict, Iterable, List, NamedTuple, Optional, Sequence, Tuple
+from typing import Any, Callable, Dict, Iterable, List, NamedTuple, Optional, Sequence, Tuple
 
 from . import _scalar as num
 from .engine import Constant, Value, _backward_lock, _PowerStep
@@ -33,18 +33,16 @@ __all__ = ["Tape", "TapeError", "TapeOp"]
 ADD, MUL, SUB, DIV, POW, NEG, EXP, LOG, TANH, SIGMOID, RELU, ABS, SUM, DOT, POWN = range(15)
 DOTC, SUMC = 15, 16  # dot and sum whose operands sit in consecutive slots: slices, no loop
 DOTCR, DOTCR2 = 17, 18  # relu(dot) of a hidden neuron as one entry; DOTCR2: of 2 inputs
-_STEPS = {
+_STEPS: Dict[Any, int] = {
     Value._add_backward: ADD, Value._mul_backward: MUL, Value._sub_backward: SUB,
     Value._div_backward: DIV, Value._pow_backward: POW, Value._neg_backward: NEG,
     Value._exp_backward: EXP, Value._log_backward: LOG, Value._tanh_backward: TANH,
     Value._sigmoid_backward: SIGMOID, Value._relu_backward: RELU, Value._abs_backward: ABS,
     Value._sum_backward: SUM, Value._dot_backward: DOT,
 }
-_UNARY = {NEG: float.__neg__, EXP: math.exp, LOG: math.log, TANH: math.tanh,
-          SIGMOID: num.sigmoid, ABS: abs}
-_NAMES = {ADD: "+", MUL: "*", SUB: "-", DIV: "/", POW: "**", NEG: "neg", EXP: "exp",
-          LOG: "log", TANH: "tanh", SIGMOID: "sigmoid", RELU: "ReLU", ABS: "abs",
-          SUM: "sum", DOT: "dot", POWN: "**n"}
+_UNARY: Dict[int, Callable[[float], float]] = {
+    NEG: float.__neg__, EXP: math.exp, LOG: math.log, TANH: math.tanh, SIGMOID: num.sigmoid,
+    ABS: abs}
 
 
 class TapeError(ValueError):
@@ -86,7 +84,7 @@ class OpTable(List[TapeOp]):
 
 def _code(node: Value) -> Tuple[int, Any]:
     step = node._grad_fn
-    code = _STEPS.get(step)  # type: ignore[call-overload]
+    code = _STEPS.get(step) if step is not None else None
     if code is not None:
         return code, None
     if isinstance(step, _PowerStep):
@@ -189,6 +187,7 @@ class Tape:
         groups: Dict[Tuple[int, int], List[Tuple[Any, ...]]] = {}
         blocks: Dict[Tuple[int, int], int] = {}  # a neuron's weights, sliced once a forward
         for n in order:
+            e: Tuple[Any, ...]
             if n in pairs_:
                 o, w0, w1, x0, x1, b, pairs = entries[pairs_[n]][1:]
                 depth = level[pairs_[n]]
@@ -325,9 +324,9 @@ class Tape:
                 for o, b, pairs in es:
                     D[o] = sum([D[w] * D[x] for w, x in pairs], D[b])
             elif code == POWN:
-                for o, a, n in es:
-                    num.check_power(D[a], n)
-                    D[o] = num.power(D[a], n, "**")
+                for o, a, exponent in es:
+                    num.check_power(D[a], exponent)
+                    D[o] = num.power(D[a], exponent, "**")
             else:  # POW, a Value exponent
                 for o, a, b in es:
                     if D[a] < 0.0:
@@ -468,8 +467,8 @@ class Tape:
                 x = D[e[1]]
                 G[e[1]] += ((x > 0.0) - (x < 0.0)) * G[e[0]]
             elif code == POWN:
-                o, a, n = e
-                G[a] += num.power_slope(D[a], n) * G[o]
+                o, a, exponent = e
+                G[a] += num.power_slope(D[a], exponent) * G[o]
             else:  # POW
                 o, a, b = e
                 x, g = D[a], G[o]
@@ -574,9 +573,10 @@ class Tape:
 _WORDS = {"+": "add", "*": "mul", "-": "sub", "/": "div", "**": "pow", "ReLU": "relu"}
 _FROZEN = ("Python control flow that reads .data is frozen when a tape records; "
            "record a new Tape for this graph")
-_EAGER = {ADD: Value.__add__, MUL: Value.__mul__, SUB: Value.__sub__, DIV: Value.__truediv__,
-          POW: Value.__pow__, NEG: Value.__neg__, EXP: Value.exp, LOG: Value.log,
-          TANH: Value.tanh, SIGMOID: Value.sigmoid, RELU: Value.relu, ABS: Value.__abs__}
+_EAGER: Dict[int, Callable[..., Value]] = {
+    ADD: Value.__add__, MUL: Value.__mul__, SUB: Value.__sub__, DIV: Value.__truediv__,
+    POW: Value.__pow__, NEG: Value.__neg__, EXP: Value.exp, LOG: Value.log, TANH: Value.tanh,
+    SIGMOID: Value.sigmoid, RELU: Value.relu, ABS: Value.__abs__}
 
 
 class _NumpyPlan:

@@ -154,7 +154,7 @@ def fit(
         if val is not None:
             val_loss, val_accuracy = _validate(model, loss, X_val, y_val, classify)
             history["val_loss"].append(val_loss)
-            if classify:
+            if val_accuracy is not None:
                 history["val_accuracy"].append(val_accuracy)
         if bar is not None:
             bar.set_postfix({key: f"{values[-1]:.4g}" for key, values in history.items()})
