@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import math
 import threading
-from itertools import chain
+from itertools import chain, repeat
 from numbers import Real
 from typing import Any, Callable, Dict, Iterable, List, Optional, Sequence, Tuple, Union
 
@@ -237,15 +237,14 @@ class Value:
         so a drawing reads like the sum it stands for."""
         if len(ws) != len(xs):
             raise ValueError(f"dot needs sequences of equal length, got {len(ws)} and {len(xs)}")
-        weights = [w if isinstance(w, Value) else _lift(w, "dot") for w in ws]
-        xvalues = [x if isinstance(x, Value) else _lift(x, "dot") for x in xs]
-        inputs: Tuple[Value, ...] = tuple(chain.from_iterable(zip(weights, xvalues)))
-        start = 0.0
+        inputs: Tuple[Any, ...] = tuple(chain.from_iterable(zip(ws, xs)))
         if bias is not None:
-            b = bias if isinstance(bias, Value) else _lift(bias, "dot")
-            inputs += (b,)
-            start = b.data  # adds in micrograd's order: ((b + w1*x1) + w2*x2) + ...
-        data = sum([w.data * x.data for w, x in zip(weights, xvalues)], start)
+            inputs += (bias,)
+        if not all(map(isinstance, inputs, repeat(Value))):  # numbers among them: lift once
+            inputs = tuple(v if isinstance(v, Value) else _lift(v, "dot") for v in inputs)
+        # Starting from the bias adds in micrograd's order: ((b + w1*x1) + w2*x2) + ...
+        start = inputs[-1].data if bias is not None else 0.0
+        data = sum([w.data * x.data for w, x in zip(inputs[0::2], inputs[1::2])], start)
         return _node(data, inputs, "dot", Value._dot_backward)
 
     @staticmethod
@@ -294,21 +293,22 @@ class Value:
         order: List[Value] = []
         visited = set()
         stack: List[Any] = [self]
+        push, pop, seen, done = stack.append, stack.pop, visited.add, order.append  # hot loop
         while stack:
-            node = stack.pop()
+            node = pop()
             if node is _INPUTS_DONE:  # every input of the node below it is in order
-                order.append(stack.pop())
+                done(pop())
             elif node not in visited:
-                visited.add(node)
+                seen(node)
                 inputs = node._prev
                 if not inputs:  # a leaf is done at once
-                    order.append(node)
+                    done(node)
                     continue
-                stack.append(node)
-                stack.append(_INPUTS_DONE)  # a marker, not a (node, flag) pair per node
+                push(node)
+                push(_INPUTS_DONE)  # a marker, not a (node, flag) pair per node
                 for child in reversed(inputs):  # the first input is popped first
                     if child not in visited:
-                        stack.append(child)
+                        push(child)
         order.reverse()
         return order
 
