@@ -13,7 +13,7 @@ import math
 import threading
 from itertools import chain, repeat
 from numbers import Real
-from typing import Any, Callable, Dict, Iterable, List, Optional, Sequence, Tuple, Union
+from typing import Any, Callable, Dict, Iterable, List, Optional, Sequence, Set, Tuple, Union
 
 from . import _scalar as num
 from ._compat import ClassOnly, Closure, missing_step
@@ -291,7 +291,7 @@ class Value:
         # Depth-first, inputs in their order; a node is appended once all its inputs
         # are (post-order), so the reversed list has every node before its inputs.
         order: List[Value] = []
-        visited = set()
+        visited: Set[Value] = set()
         stack: List[Any] = [self]
         push, pop, seen, done = stack.append, stack.pop, visited.add, order.append  # hot loop
         while stack:
