@@ -101,13 +101,14 @@ def fit(
     A tqdm progress bar shows them when ``progress`` is True, or by default (None)
     when running in a terminal or notebook.
 
-    ``compile=True`` (or ``"numpy"``) trains through ``chainrule.Tape``: each batch's
-    graph is built and checked twice, then replayed with the batch's inputs; the
-    history is the same as without it (bit for bit with True, the Python tape).
-    Targets shape the loss graph (a hinge multiplies by them, cross-entropy indexes
-    by them), so a tape is kept per batch of targets: full batches and unshuffled
-    mini-batches replay, shuffled ones mostly re-record. The model must be built
-    from chainrule's own ops (see ``Tape``) and not branch on ``.data``.
+    ``compile=True`` (or ``"numpy"``) trains through ``chainrule.Tape``: a batch's
+    graph is recorded, built once more and checked against the recording, then
+    replayed with the batch's inputs; the history is the same as without it (bit for
+    bit with True, the Python tape). Targets shape the loss graph (a hinge multiplies
+    by them, cross-entropy indexes by them), so a tape serves one batch of targets:
+    full batches and unshuffled mini-batches replay, shuffled ones (which rarely
+    repeat) run eagerly. The model must be built from chainrule's own ops (see
+    ``Tape``) and must not branch on ``.data``.
     """
     epochs = _checks.count(epochs, "fit: epochs", minimum=0)
     if compile not in (False, True, "python", "numpy"):
@@ -193,11 +194,19 @@ def _leaves(x: Any) -> Any:
 
 
 def _taped_step(model: Model, loss: Callable[..., Value], optimizer: Any, xb: Sequence[Any],
-                yb: List[Any], tapes: Dict[Any, List[Any]], backend: str
+                yb: List[Any], tapes: Dict[Any, Any], backend: str
                 ) -> Tuple[float, List[Output]]:
-    """One step through a tape: [tape, outputs, checked] per batch size and targets."""
+    """One step, through a tape where one is ready for this batch's size and targets.
+
+    ``tapes`` maps (size, targets) to None (seen once) or [tape, outputs, checked]. The
+    first batch of a fit is recorded at once (a loss the tape cannot replay is refused
+    before any step); any other batch when it comes back, so batches that never repeat
+    (shuffled) cost what eager steps cost. A tape is replayed after a second build
+    matched it.
+    """
     xb = [_plain(x) for x in xb]
     key = (len(xb), tuple(t if isinstance(t, Real) else repr(t) for t in yb))
+    seen = key in tapes
     recorded = tapes.get(key)
     if recorded is not None and recorded[2]:
         tape, outputs, _ = recorded
@@ -211,10 +220,12 @@ def _taped_step(model: Model, loss: Callable[..., Value], optimizer: Any, xb: Se
     outputs = [model(x) for x in inputs]
     batch_loss = loss(outputs, yb)
     if recorded is None:
-        if len(tapes) >= 64:  # shuffled batches rarely come back: keep the newest
+        if len(tapes) >= 64 and not seen:  # keep the newest batches
             del tapes[next(iter(tapes))]
-        tapes[key] = [Tape(batch_loss, inputs=inputs, backend=backend), outputs, False]
-    else:  # the second time: the same graph, or Python code branched on .data
+        record = seen or not tapes
+        tapes[key] = [Tape(batch_loss, inputs=inputs, backend=backend), outputs, False] \
+            if record else None
+    else:  # built again: the same graph, or Python code branched on .data
         recorded[0].check(batch_loss)
         recorded[2] = True
     optimizer.zero_grad()

@@ -82,7 +82,7 @@ def parse_args(argv: Optional[Sequence[str]]) -> argparse.Namespace:
     parser.add_argument("--compile", action="store_true",
                         help="record the graph once in a Tape and replay it: the same numbers, "
                              "several times faster on the full batch (shuffled mini-batches "
-                             "rarely repeat their labels, so each is recorded anew)")
+                             "rarely repeat their labels: those train eagerly)")
     parser.add_argument("--out", type=Path, default=Path("out"), help="output directory")
     args = parser.parse_args(argv)
     if args.steps is not None and args.epochs is not None:
@@ -140,13 +140,14 @@ def train(args: argparse.Namespace) -> Tuple[MLP, Dict[str, List[float]], List[A
     lr0 = optimizer.lr
 
     history: Dict[str, List[float]] = {"loss": [], "accuracy": []}
-    tapes: Dict[Tuple[int, ...], Tuple[Tape, List[Value]]] = {}
+    tapes: Dict[Tuple[int, ...], Optional[Tuple[Tape, List[Value]]]] = {}
     stream = _endless(loader)
     bar = _progress(steps)
     for k in bar:
         xb, yb = next(stream)
-        if args.compile:
-            loss_value, scores = taped_step(model, xb, yb, tapes)
+        taped = taped_step(model, xb, yb, tapes) if args.compile else None
+        if taped is not None:
+            loss_value, scores = taped
         else:
             scores = [model(x) for x in xb]
             loss = hinge(scores, yb) + l2(model, ALPHA)
@@ -166,15 +167,23 @@ def train(args: argparse.Namespace) -> Tuple[MLP, Dict[str, List[float]], List[A
 
 
 def taped_step(model: MLP, xb: List[Any], yb: List[int],
-               tapes: Dict[Tuple[int, ...], Tuple[Tape, List[Value]]]) -> Tuple[float, List[Any]]:
-    """Forward and backward through a Tape: the graph is built once per batch of labels
-    (the labels are constants in the hinge loss), then replayed with new inputs."""
+               tapes: Dict[Tuple[int, ...], Optional[Tuple[Tape, List[Value]]]]
+               ) -> Optional[Tuple[float, List[Any]]]:
+    """Forward and backward through a Tape, or None: train this batch eagerly.
+
+    The labels are constants in the hinge loss's graph, so a tape serves one batch of
+    labels: recorded when that batch comes back (the full batch: at the second step),
+    then replayed with the batch's inputs. Shuffled batches rarely come back.
+    """
     key = tuple(yb)
     if key not in tapes:
+        tapes[key] = None
+        return None
+    if tapes[key] is None:
         inputs = [[Value(v) for v in x] for x in xb]  # the leaves a replay refills
         scores = [model(x) for x in inputs]
         tapes[key] = (Tape(hinge(scores, yb) + l2(model, ALPHA), inputs=inputs), scores)
-    tape, scores = tapes[key]
+    tape, scores = tapes[key]  # type: ignore[misc]
     loss_value = tape.forward(xb)
     model.zero_grad()
     tape.backward()

@@ -245,19 +245,35 @@ def test_compile_gives_the_same_history_bit_for_bit(fused, batch_size, shuffle):
     assert len(eager[0]["loss"]) == 6 and eager[0]["loss"][-1] < eager[0]["loss"][0]
 
 
-def test_compile_replays_the_tape_after_two_checked_builds(monkeypatch):
+def _count(monkeypatch, name):
     from chainrule import train
 
-    replays = []
-    real_forward = train.Tape.forward
+    calls = []
+    real = getattr(train.Tape, name)
 
-    def counting(self, inputs=None):
-        replays.append(len(inputs))
-        return real_forward(self, inputs)
+    def counting(self, *args, **kwargs):
+        calls.append(name)
+        return real(self, *args, **kwargs)
 
-    monkeypatch.setattr(train.Tape, "forward", counting)
+    monkeypatch.setattr(train.Tape, name, counting)
+    return calls
+
+
+def test_compile_replays_each_batch_after_a_recording_and_a_checked_build(monkeypatch):
+    records, replays = _count(monkeypatch, "__init__"), _count(monkeypatch, "forward")
     _train(True, batch_size=8, shuffle=False, epochs=5)
-    assert replays == [8] * 9  # 3 batches per epoch: epochs 0 and 1 build, 2-4 replay
+    # 3 batches an epoch. The first is recorded at once (epoch 0), checked (1), then
+    # replayed (2-4); the others are noted (0), recorded (1), checked (2), replayed (3-4).
+    assert (len(records), len(replays)) == (3, 3 + 2 + 2)
+
+
+def test_compile_with_shuffled_batches_records_only_what_comes_back(monkeypatch):
+    records, replays = _count(monkeypatch, "__init__"), _count(monkeypatch, "forward")
+    assert _train(True, batch_size=8, shuffle=True) == _train(False, batch_size=8,
+                                                             shuffle=True)
+    # 18 batches: the first is recorded (to refuse a loss it cannot replay before any
+    # step), and the one batch of 8 labels that came back; none came back a third time.
+    assert len(records) == 2 and replays == []
 
 
 def test_compile_with_numpy_is_close():
