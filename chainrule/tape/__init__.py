@@ -24,9 +24,9 @@ from numbers import Real
 from operator import mul
 from typing import Any, Callable, Dict, Iterable, List, NamedTuple, Optional, Sequence, Tuple
 
-from . import _scalar as num
-from .engine import Constant, Value, _backward_lock, _PowerStep
-from .grad_mode import no_grad
+from .. import _scalar as num
+from ..engine import Constant, Value, _backward_lock, _PowerStep
+from ..grad_mode import no_grad
 
 __all__ = ["Tape", "TapeError", "TapeOp"]
 
