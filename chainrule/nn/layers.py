@@ -116,6 +116,9 @@ class Neuron(Module):
     def named_parameters(self) -> List[Tuple[str, Value]]:
         return [(f"w.{i}", w) for i, w in enumerate(self.w)] + [("b", self.b)]
 
+    def parameters(self) -> List[Value]:  # as named_parameters(), without making the names
+        return self.w + [self.b]
+
     def __repr__(self) -> str:
         return f"{_REPR_NAME[self.activation if self.nonlin else 'linear']}Neuron({self.nin})"
 
@@ -177,6 +180,9 @@ class Layer(Module):
     def named_parameters(self) -> List[Tuple[str, Value]]:
         return [(f"neurons.{i}.{name}", p)
                 for i, n in enumerate(self.neurons) for name, p in n.named_parameters()]
+
+    def parameters(self) -> List[Value]:
+        return [p for n in self.neurons for p in n.parameters()]
 
     def __repr__(self) -> str:
         return f"Layer of [{', '.join(str(n) for n in self.neurons)}]"
@@ -254,6 +260,9 @@ class MLP(Module):
     def named_parameters(self) -> List[Tuple[str, Value]]:
         return [(f"layers.{i}.{name}", p)
                 for i, layer in enumerate(self.layers) for name, p in layer.named_parameters()]
+
+    def parameters(self) -> List[Value]:
+        return [p for layer in self.layers for p in layer.parameters()]
 
     def __repr__(self) -> str:
         return f"MLP of [{', '.join(str(layer) for layer in self.layers)}]"
