@@ -29,6 +29,7 @@ __all__ = [
     "PASSED",
     "FAILED",
     "NOT_DONE",
+    "MARKS",
     "check_sin",
     "check_softplus",
     "check_hand_gradients",
@@ -41,6 +42,8 @@ __all__ = [
 ]
 
 PASSED, FAILED, NOT_DONE = "passed", "failed", "not done yet"
+# Plain ASCII marks: emoji turn into empty boxes on a projector without an emoji font.
+MARKS = {PASSED: "[PASSED]", FAILED: "[NOT YET RIGHT]", NOT_DONE: "[NOT DONE YET]"}
 
 
 @dataclass(frozen=True)
@@ -55,8 +58,7 @@ class Verdict:
         return self.status == PASSED
 
     def __str__(self) -> str:
-        mark = {PASSED: "✅ PASSED", FAILED: "❌ NOT YET RIGHT", NOT_DONE: "⏳ NOT DONE YET"}
-        return f"{mark[self.status]} — {self.exercise}: {self.message}"
+        return f"{MARKS[self.status]} — {self.exercise}: {self.message}"
 
     __repr__ = __str__  # a checker cell's last line shows the verdict, nothing else
 
@@ -201,8 +203,9 @@ def check_hand_gradients(df_da: Any, df_db: Any) -> Verdict:
         if not math.isclose(mine, row.numeric, rel_tol=1e-4, abs_tol=1e-4)
     ]
     if wrong:
-        return _report(exercise, FAILED, "; ".join(wrong) + ". Hint: name the inner part "
-                       "u = a*b + b; then df/du = 2u, du/da = b and du/db = a + 1.")
+        return _report(exercise, FAILED, "; ".join(wrong) + ". Hint: with u = a*b + b, "
+                       "f = u**2, so df/da = df/du * du/da, and the same for b. What is u at "
+                       "a = 2, b = -3? And b appears twice in u: each place adds to du/db.")
     return _report(exercise, PASSED, f"df/da = {answers[0][1]:g} and df/db = {answers[1][1]:g} "
                    "agree with backward() and with nudging (gradcheck).")
 

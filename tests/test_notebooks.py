@@ -269,7 +269,8 @@ def test_checkers_say_not_done_yet_for_the_blank_exercises() -> None:
     verdicts = _verdicts(_exercise_namespace(EXERCISES))
     assert [v.status for v in verdicts] == [checks.NOT_DONE] * 4, verdicts
     assert not any(verdicts)
-    assert all("NOT DONE YET" in str(v) for v in verdicts)
+    # a plain-text mark every font has (emoji show as empty boxes without an emoji font)
+    assert all(str(v).startswith("[NOT DONE YET] — ") for v in verdicts), verdicts
 
 
 def test_checkers_pass_the_solutions() -> None:
@@ -299,7 +300,7 @@ def test_exercise_notebook_runs_and_reports_not_done_yet() -> None:
 @pytest.mark.slow
 def test_solutions_notebook_runs_and_passes_every_checker() -> None:
     text = _text(_execute(SOLUTIONS))
-    assert text.count("✅ PASSED") == 8
+    assert text.count(checks.MARKS[checks.PASSED]) == 8
     assert "NOT DONE YET" not in text and "NOT YET RIGHT" not in text
     assert "4 of 4 exercises passed" in text
 
