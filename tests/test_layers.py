@@ -281,8 +281,23 @@ def test_wrong_input_length_names_expected_and_got():
         MLP(2, [3, 1], seed=0)([1.0, 2.0, 3.0])
     with pytest.raises(ValueError, match="Neuron expects 3 inputs, got 1"):
         Neuron(3, seed=0)([1.0])
-    with pytest.raises(ValueError, match="Neuron expects 2 inputs, got 3"):
+    with pytest.raises(ValueError, match="Layer expects 2 inputs, got 3"):
         Layer(2, 2, seed=0)([1.0, 2.0, 3.0])
+
+
+@pytest.mark.parametrize("fused", [False, True])
+@pytest.mark.parametrize("make", [lambda f: Neuron(3, seed=0, fused=f),
+                                  lambda f: Layer(3, 1, seed=0, fused=f),
+                                  lambda f: MLP(3, [1], seed=0, fused=f)])
+def test_numbers_given_as_inputs_become_input_values_not_constants(make, fused):
+    from chainrule.engine import Constant
+
+    model = make(fused)
+    out = model([1.0, 2.0, 3.0])
+    params = set(model.parameters())
+    leaves = [v for v in out.backward_order() if not v._prev and v not in params]
+    assert sorted(v.data for v in leaves) == [1.0, 2.0, 3.0]  # each input once
+    assert not any(isinstance(v, Constant) for v in leaves)  # drawn as inputs x0, x1, x2
 
 
 # --------------------------------------------------------------- fused vs fine-grained

@@ -103,10 +103,14 @@ class Neuron(Module):
         self._act = _NONLIN[activation] if self.nonlin else None
 
     def __call__(self, x: Union[Iterable[Input], Input]) -> Value:
-        if type(x) is not list:  # the hot path (a Layer's list) skips the conversion
-            x = _inputs(x, "Neuron", self.nin)
+        x = _inputs(x, "Neuron", self.nin) if type(x) is not list else x
         if len(x) != self.nin:
             raise ValueError(f"Neuron expects {self.nin} inputs, got {len(x)}")
+        # Plain numbers become input Values (drawn as inputs x0, x1, ..., not as constants).
+        return self._forward([xi if isinstance(xi, Value) else Value(xi) for xi in x])
+
+    def _forward(self, x: List[Value]) -> Value:
+        """The neuron on a checked list of input Values (a Layer's hot path)."""
         if self.fused:
             act = Value.dot(self.w, x, self.b)
         else:  # micrograd's line: b + w0*x0, then + w1*x1, ...
@@ -174,7 +178,9 @@ class Layer(Module):
         # Wrap plain numbers once, so every neuron reads the same input node (and a
         # drawing shows each input once).
         x = [xi if isinstance(xi, Value) else Value(xi) for xi in x]
-        out = [n(x) for n in self.neurons]
+        if len(x) != self.nin:
+            raise ValueError(f"Layer expects {self.nin} inputs, got {len(x)}")
+        out = [n._forward(x) for n in self.neurons]
         return out[0] if len(out) == 1 else out
 
     def named_parameters(self) -> List[Tuple[str, Value]]:
