@@ -10,13 +10,13 @@ points), with micrograd's recipe: the max-margin (hinge) loss on labels -1/+1, a
 L2 penalty of 1e-4, and SGD whose learning rate decays linearly from 1.0 to 0.1.
 The loop below is the whole of training; nothing is hidden in a library call.
 
-Writes to ``out/`` (or ``--out DIR``):
+Writes to ``demos/out/``, where the notebooks write too (or ``--out DIR``):
 
 - decision_boundary.png  the model's score over the plane, with the data
 - training_curves.png    loss and accuracy per step
-- model.json             the trained model; ``MLP.from_file("out/model.json")``
-- neuron_forward.svg     one neuron's graph: data flowing forward
-- neuron_backward.svg    the same neuron: gradients flowing back
+- model.json             the trained model; ``MLP.from_file("demos/out/model.json")``
+- neuron_forward.svg     one hidden neuron inside the network: data flowing forward
+- neuron_backward.svg    the same neuron: the score's gradients flowing back
   (``.dot`` text instead of ``.svg`` when no Graphviz renderer is installed)
 """
 
@@ -33,13 +33,14 @@ from typing import Any, Dict, Iterator, List, Optional, Sequence, Tuple
 
 from chainrule import Tape, Value, no_grad
 from chainrule.data import Batches, batches, make_moons
-from chainrule.nn import MLP, Neuron, hinge, l2
+from chainrule.nn import MLP, hinge, l2
 from chainrule.optim import SGD, Adam
 from chainrule.train import accuracy
 
 N_SAMPLES = 100
 NOISE = 0.1
 ALPHA = 1e-4  # the L2 penalty's weight, micrograd's value
+OUT = Path(__file__).resolve().parent / "out"  # demos/out/, beside the notebooks' output
 
 
 def learning_rate(text: str) -> float:
@@ -83,7 +84,7 @@ def parse_args(argv: Optional[Sequence[str]]) -> argparse.Namespace:
                         help="record the graph once in a Tape and replay it: the same numbers, "
                              "several times faster on the full batch (shuffled mini-batches "
                              "rarely repeat their labels: those train eagerly)")
-    parser.add_argument("--out", type=Path, default=Path("out"), help="output directory")
+    parser.add_argument("--out", type=Path, default=OUT, help="output directory (demos/out/)")
     args = parser.parse_args(argv)
     if args.steps is not None and args.epochs is not None:
         parser.error("give --steps or --epochs, not both")
@@ -254,30 +255,48 @@ def save_model(model: MLP, path: Path) -> Path:
 
 
 def draw_one_neuron(model: MLP, X: List[List[float]], out: Path) -> List[Path]:
-    """Draw the first hidden neuron, forward and backward, on a point where it fires."""
+    """Draw the first hidden neuron, forward and backward, inside the network's score.
+
+    The gradients drawn are d(score)/d(each value) for one point, flowed back through
+    the whole network to the neuron (drawn on its own, it would show grad 1 everywhere;
+    the trained model's hinge loss is 0 on every point, so it would show 0).
+    """
     try:
         from chainrule.viz import RendererNotFound, draw_dot, save
     except ImportError as error:  # viz needs the graphviz package (the "viz" extra)
         print(f"skipped the neuron graphs: {error}")
         return []
 
-    trained = model.layers[0].neurons[0]
-    neuron = Neuron(2, fused=False, seed=0)  # one node per * and +: every step visible
-    neuron.load_state_dict(trained.state_dict())
-    with no_grad():
-        point = next((x for x in X if neuron(x).data > 0), X[0])
-    x = [Value(v, label=f"x{i}") for i, v in enumerate(point)]
-    out_value = neuron(x)
-    out_value.label = "out"
-    out_value.backward()
+    neurons = [n for layer in model.layers for n in layer.neurons]
+    fused = [n.fused for n in neurons]
+    first = model.layers[0].neurons[0]
+    with no_grad():  # a point where the neuron fires, so its gradient is not zero
+        k = next((i for i, x in enumerate(X) if first(x).data > 0), 0)
+    for n in neurons:  # micrograd's graph, one node per * and +: every step visible
+        n.fused = False
+    try:
+        x = [Value(v, label=f"x{i}") for i, v in enumerate(X[k])]
+        hidden = score = model.layers[0](x)  # layer by layer, to keep the first layer's outputs
+        for layer in model.layers[1:]:
+            score = layer(score)
+        model.zero_grad()
+        score.backward()
+        neuron_out = hidden[0]
+        neuron_out.label = "h (L0.N0)"
+    finally:
+        for n, was in zip(neurons, fused):
+            n.fused = was
 
     written = []
+    title = (f"the first hidden neuron inside the network, on point {k} "
+             f"(score {score.data:.3g}; each grad is d score / d value)")
     for view in ("forward", "backward"):
-        graph = draw_dot(out_value, view=view, params=neuron)  # params: coloured, named
+        graph = draw_dot(neuron_out, view=view, params=model, title=title)
         try:
             written.append(save(graph, out / f"neuron_{view}.svg"))
         except RendererNotFound:
             written.append(save(graph, out / f"neuron_{view}.dot"))
+    model.zero_grad()
     return written
 
 
