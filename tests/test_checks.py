@@ -6,6 +6,7 @@ from __future__ import annotations
 import sys
 from pathlib import Path
 
+import graphs
 import pytest
 from support import require
 
@@ -40,16 +41,10 @@ def neuron(blank=...):
 
 
 def diamond():
-    a, b = Value(-2.0, label="a"), Value(3.0, label="b")
-    d = a * b
-    d.label = "d"
-    e = a + b
-    e.label = "e"
-    f = d * e
-    f.label = "f"
-    for node in (a, b, d, e, f):
+    g = graphs.diamond()
+    for node in g.values():
         node.grad = None
-    return f, a, b, d, e
+    return g["f"], g["a"], g["b"], g["d"], g["e"]
 
 
 @pytest.mark.parametrize("blank", [..., None])

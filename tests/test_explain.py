@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import math
 
+import graphs
 import pytest
+from graphs import lecture
 from hypothesis import HealthCheck, assume, given, settings
 from strategies import programs, run_program
 from support import require
@@ -15,32 +17,14 @@ from chainrule.explain import PathLimitExceeded, explain, hint, names_of, rule
 
 def neuron():
     """The lecture's neuron, o = tanh(x1*w1 + x2*w2 + b), every value labelled."""
-    x1, x2 = Value(2.0, label="x1"), Value(0.0, label="x2")
-    w1, w2 = Value(-3.0, label="w1"), Value(1.0, label="w2")
-    b = Value(6.8813735870195432, label="b")
-    x1w1 = x1 * w1
-    x1w1.label = "x1*w1"
-    x2w2 = x2 * w2
-    x2w2.label = "x2*w2"
-    s = x1w1 + x2w2
-    s.label = "x1*w1 + x2*w2"
-    n = s + b
-    n.label = "n"
-    o = n.tanh()
-    o.label = "o"
-    return o, dict(x1=x1, x2=x2, w1=w1, w2=w2, b=b, x1w1=x1w1, x2w2=x2w2, s=s, n=n, o=o)
+    v = lecture()
+    return v["o"], v
 
 
 def diamond():
-    """The lecture's bug example: a and b are each used twice, f = (a*b) * (a+b)."""
-    a, b = Value(-2.0, label="a"), Value(3.0, label="b")
-    d = a * b
-    d.label = "d"
-    e = a + b
-    e.label = "e"
-    f = d * e
-    f.label = "f"
-    return f, a, b
+    """a and b are each used twice: f = (a*b) * (a+b)."""
+    g = graphs.diamond()
+    return g["f"], g["a"], g["b"]
 
 
 def fresh_grads(root):

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import graphs
 import pytest
 from support import require
 
@@ -30,14 +31,8 @@ def neuron():
 
 
 def diamond():
-    a, b = Value(-2.0, label="a"), Value(3.0, label="b")
-    d = a * b
-    d.label = "d"
-    e = a + b
-    e.label = "e"
-    f = d * e
-    f.label = "f"
-    return f, a
+    g = graphs.diamond()
+    return g["f"], g["a"]
 
 
 def grads(root):
