@@ -177,10 +177,10 @@ class Layer(Module):
             x = _inputs(x, "Layer", self.nin)
         # Wrap plain numbers once, so every neuron reads the same input node (and a
         # drawing shows each input once).
-        x = [xi if isinstance(xi, Value) else Value(xi) for xi in x]
-        if len(x) != self.nin:
-            raise ValueError(f"Layer expects {self.nin} inputs, got {len(x)}")
-        out = [n._forward(x) for n in self.neurons]
+        values = [xi if isinstance(xi, Value) else Value(xi) for xi in x]
+        if len(values) != self.nin:
+            raise ValueError(f"Layer expects {self.nin} inputs, got {len(values)}")
+        out = [n._forward(values) for n in self.neurons]
         return out[0] if len(out) == 1 else out
 
     def named_parameters(self) -> List[Tuple[str, Value]]:
