@@ -5,6 +5,8 @@ from __future__ import annotations
 import inspect
 from typing import Any, Callable, Optional
 
+from . import _scalar as num
+
 
 class Closure:
     """A closure set as ``out._backward = _backward``, run as a step. Both shapes work:
@@ -59,3 +61,31 @@ class ClassOnly:
             raise TypeError(f"Value.{name} takes every input as an argument, on the class: "
                             f"write {self.example} (v.{name}(...) would leave v itself out)")
         return refuse
+
+
+class GraphGuards:
+    """Value's guards: what would silently leave the graph, or has no gradient, is an
+    error that says what to write (``math.exp(v)`` calls ``__float__``, and with a
+    working one ``math.exp(x) * x`` would give x.grad = e instead of 2e)."""
+
+    __slots__ = ()
+
+    def __float__(self) -> float:  # math.exp(v) calls it, and the gradient would be lost
+        raise TypeError(num.left_graph(self, "float()"))
+
+    def __int__(self) -> int:
+        raise TypeError(num.left_graph(self, "int()"))
+
+    def __round__(self, ndigits: Optional[int] = None) -> Any:
+        raise TypeError(num.left_graph(self, "round()"))
+
+    def __floordiv__(self, other: Any) -> Any:
+        raise TypeError(num.no_op("//", "a / b for division, or a.data // b"))
+
+    def __mod__(self, other: Any) -> Any:
+        raise TypeError(num.no_op("%", "a - b * k with your own k, or a.data % b"))
+
+    def __divmod__(self, other: Any) -> Any:
+        raise TypeError(num.no_op("divmod", "divmod(a.data, b) for the numbers"))
+
+    __rfloordiv__, __rmod__, __rdivmod__ = __floordiv__, __mod__, __divmod__
