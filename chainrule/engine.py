@@ -357,8 +357,6 @@ class Value(GraphGuards):
         self._grad_fn = None if closure is None else Closure(closure)
 
 
-
-
 def _node(data: float, inputs: Tuple[Value, ...], op: str, step: GradFn) -> Value:
     """A built-in op's result: ``Value(data, inputs, op)`` with its shared step."""
     out = _new_value(Value)
