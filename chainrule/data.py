@@ -6,6 +6,10 @@ Every generator returns ``(X, y)``: ``X`` a list of points (each a list of float
 never disturbs the global ``random`` state (which micrograd-style weight init uses).
 ``seed=None`` gives fresh data every call.
 
+``make_shapes`` draws small grey-scale pictures instead of points ("cat or not"); each
+image is a list of rows of pixel brightnesses, and ``flatten`` turns it into the flat
+list of numbers a network takes as input.
+
 ``batches(X, y, batch_size)`` cuts a dataset into mini-batches, one epoch per pass.
 """
 
@@ -17,16 +21,17 @@ import random
 from numbers import Integral, Real
 from typing import Any, Iterator, List, Optional, Sequence, Tuple, TypeVar, Union, cast
 
-from ._checks import count, flag, number, same_length, seeded_rng
+from ._checks import count, describe, flag, number, same_length, seeded_rng
 
 __all__ = [
     "make_moons", "make_circles", "make_xor", "make_spiral", "make_blobs", "make_line",
-    "train_test_split", "batches", "Batches",
+    "make_shapes", "flatten", "train_test_split", "batches", "Batches",
 ]
 
 T = TypeVar("T")
 U = TypeVar("U")
 Point = List[float]
+Image = List[List[float]]
 
 
 def _check_n(n_samples: Any, minimum: int = 1) -> int:
@@ -208,6 +213,78 @@ def make_line(
     xs = [rng.uniform(lo, hi) for _ in range(n_samples)]
     y = [a * x + b + (rng.gauss(0.0, noise) if noise else 0.0) for x in xs]
     return [[x] for x in xs], y
+
+
+# "#" is a lit pixel. Cats: a head with two pointed ears and two dark eyes; "not": a plus
+# sign and square outlines. Each fits in 6x6, so an 8x8 picture leaves room to move it.
+_SHAPES = {
+    1: (("#...#", "##.##", "#####", "#.#.#", ".###."),
+        ("#....#", "##..##", "######", "#.##.#", "######", ".####.")),
+    0: (("..#..", "..#..", "#####", "..#..", "..#.."),
+        ("#####", "#...#", "#...#", "#...#", "#####"),
+        ("######", "#....#", "#....#", "#....#", "#....#", "######")),
+}
+
+
+def _draw(shape: Sequence[str], size: int, rng: random.Random) -> Image:
+    top = rng.randint(0, size - len(shape))
+    left = rng.randint(0, size - len(shape[0]))
+    ink = rng.uniform(0.7, 1.0)  # some pictures are fainter than others
+    image = [[0.0] * size for _ in range(size)]
+    for i, row in enumerate(shape):
+        for j, pixel in enumerate(row):
+            if pixel == "#":
+                image[top + i][left + j] = ink
+    return image
+
+
+def _add_noise(image: Image, noise: float, rng: random.Random) -> Image:
+    return [[min(1.0, max(0.0, p + rng.gauss(0.0, noise))) for p in row] for row in image]
+
+
+def make_shapes(
+    n_samples: int = 100, size: int = 8, noise: float = 0.1, seed: Optional[int] = None
+) -> Tuple[List[Image], List[int]]:
+    """Tiny grey-scale pictures, "cat or not": label 1 a cat's head, label 0 not a cat.
+
+    Each image is ``size`` rows of ``size`` floats in [0, 1], a pixel's brightness
+    (0 black, 1 white; ``image[row][column]``). A cat is a head with two pointed ears
+    and two dark eyes; "not a cat" is a plus sign or a square outline. Every shape
+    (5 or 6 pixels wide, in two sizes) lands at a random place with a random
+    brightness in [0.7, 1], then Gaussian ``noise`` is added to every pixel and the
+    result clipped to [0, 1] (the same ``seed`` draws the same shapes at every
+    ``noise``, so ``noise=0`` shows the clean pictures behind the noisy ones).
+    ``n_samples // 2`` pictures are not cats, the rest are cats; the order is shuffled.
+    ``flatten(image)`` gives a network's input vector.
+    """
+    n_samples, noise = _check_n(n_samples, 2), _check_noise(noise)
+    size = count(size, "size (pixels per side)", 8)
+    rng = seeded_rng(seed)
+    n_not = n_samples // 2
+    labels = [0] * n_not + [1] * (n_samples - n_not)
+    images = [_draw(rng.choice(_SHAPES[label]), size, rng) for label in labels]
+    images, labels = _shuffled(images, labels, rng)
+    if noise:  # drawn last: the same seed gives the same shapes at any noise
+        images = [_add_noise(image, noise, rng) for image in images]
+    return images, labels
+
+
+def flatten(image: Sequence[Sequence[float]]) -> List[float]:
+    """The pixels of ``image`` row after row, as one list: ``[p for row in image for p in row]``.
+
+    An 8x8 picture becomes 64 numbers, the input of e.g. ``MLP(64, [16, 1])``; pixel
+    ``image[i][j]`` lands at index ``i * width + j``.
+    """
+    if isinstance(image, (str, bytes)) or not isinstance(image, Sequence) or not image \
+            or not all(isinstance(row, Sequence) and not isinstance(row, (str, bytes))
+                       for row in image):
+        raise TypeError(f"flatten: image must be a non-empty list of rows (lists of numbers), "
+                        f"got {describe(image)}")
+    widths = sorted({len(row) for row in image})
+    if len(widths) != 1:
+        raise ValueError(f"flatten: every row of image must have the same length, got rows "
+                         f"of lengths {widths}")
+    return [p for row in image for p in row]
 
 
 def train_test_split(

@@ -13,10 +13,12 @@ from hypothesis import strategies as st
 from chainrule.data import (
     Batches,
     batches,
+    flatten,
     make_blobs,
     make_circles,
     make_line,
     make_moons,
+    make_shapes,
     make_spiral,
     make_xor,
     train_test_split,
@@ -29,12 +31,14 @@ GENERATORS = {
     "spiral": lambda n, seed: make_spiral(n, n_classes=3, seed=seed),
     "blobs": lambda n, seed: make_blobs(n, centers=4, seed=seed),
     "line": lambda n, seed: make_line(n, seed=seed),
+    "shapes": lambda n, seed: make_shapes(n, seed=seed),
 }
 LABELS = {"moons": {0, 1}, "circles": {0, 1}, "xor": {0, 1}, "spiral": {0, 1, 2},
           "blobs": {0, 1, 2, 3}}
+POINT_GENERATORS = [name for name in GENERATORS if name != "shapes"]  # shapes draw images
 
 
-@pytest.mark.parametrize("name", GENERATORS)
+@pytest.mark.parametrize("name", POINT_GENERATORS)
 def test_deterministic_per_seed_with_the_right_shapes(name):
     make = GENERATORS[name]
     X, y = make(60, 7)
@@ -143,6 +147,127 @@ def test_numpy_integers_count_like_ints():
     loader = batches(X, y, np.int64(4), seed=np.int64(1))
     assert epoch(loader) == epoch(batches(X, y, 4, seed=1))
     assert type(loader.batch_size) is int
+
+
+# ------------------------------------------------------------------------ images: shapes
+
+CAT_ROWS = ["#...#", "##.##", "#####", "#.#.#", ".###."]  # the small cat, as drawn
+
+
+def _lit(image):
+    """The lit pixels cut to their bounding box, as rows of "#" and "."."""
+    cells = [(i, j) for i, row in enumerate(image) for j, p in enumerate(row) if p > 0]
+    top, left = min(i for i, _ in cells), min(j for _, j in cells)
+    bottom, right = max(i for i, _ in cells), max(j for _, j in cells)
+    return tuple("".join("#" if image[i][j] > 0 else "." for j in range(left, right + 1))
+                 for i in range(top, bottom + 1))
+
+
+def test_shapes_are_square_lists_of_floats_in_0_1_balanced_and_seeded():
+    images, labels = make_shapes(41, size=9, seed=3)
+    assert len(images) == len(labels) == 41
+    assert labels.count(0) == 20 and labels.count(1) == 21 and labels != sorted(labels)
+    assert all(type(t) is int for t in labels)
+    assert all(type(im) is list and len(im) == 9 and all(type(r) is list and len(r) == 9
+                                                          for r in im) for im in images)
+    pixels = [p for im in images for r in im for p in r]
+    assert all(type(p) is float and 0.0 <= p <= 1.0 for p in pixels)
+    assert 0.0 in pixels and max(pixels) > 0.9  # noise is clipped at black, shapes are bright
+    assert (images, labels) == make_shapes(41, size=9, seed=3)
+    assert make_shapes(41, size=9, seed=4)[0] != images
+    assert len(make_shapes(2)[0][0]) == 8  # default size
+
+
+def test_without_noise_each_picture_is_one_shape_of_its_class():
+    images, labels = make_shapes(200, noise=0.0, seed=0)
+    cats = {_lit(im) for im, t in zip(images, labels) if t == 1}
+    nots = {_lit(im) for im, t in zip(images, labels) if t == 0}
+    assert tuple(CAT_ROWS) in cats
+    assert len(cats) == 2 and len(nots) == 3 and not cats & nots
+    for shape in cats | nots:  # a cat has two ears on its top row: nothing else does
+        assert (shape[0].count("#") == 2) == (shape in cats)
+    for im in images:  # one brightness per picture, in [0.7, 1]
+        ink = {p for r in im for p in r if p}
+        assert len(ink) == 1 and 0.7 <= ink.pop() <= 1.0
+    corners = {(_first_lit(im)) for im in images}
+    assert len(corners) > 10  # the shapes move around
+
+
+def _first_lit(image):
+    return min((i, j) for i, r in enumerate(image) for j, p in enumerate(r) if p > 0)
+
+
+def test_noise_is_added_to_the_same_shapes_and_clipped():
+    clean, labels = make_shapes(100, noise=0.0, seed=5)
+    noisy, noisy_labels = make_shapes(100, noise=0.2, seed=5)
+    assert noisy_labels == labels  # the same seed: the same shapes at the same places
+    background = [b for ca, cb in zip(clean, noisy) for ra, rb in zip(ca, cb)
+                  for a, b in zip(ra, rb) if a == 0.0]
+    ink = [(a, b) for ca, cb in zip(clean, noisy) for ra, rb in zip(ca, cb)
+           for a, b in zip(ra, rb) if a > 0.0]
+    # black plus Gaussian noise, clipped at 0: half the pixels stay 0, the rest are
+    # half-normal with mean 0.2 * sqrt(2 / pi)
+    assert abs(background.count(0.0) / len(background) - 0.5) < 0.05
+    lifted = [b for b in background if b > 0.0]
+    assert abs(sum(lifted) / len(lifted) - 0.2 * math.sqrt(2 / math.pi)) < 0.01
+    pairs = [(a, b) for ca, cb in zip(clean, noisy) for ra, rb in zip(ca, cb)
+             for a, b in zip(ra, rb)]
+    assert all(b in (0.0, 1.0) or abs(b - a) < 5 * 0.2 for a, b in pairs)  # clipped or near
+    assert sum(b < 0.5 for a, b in ink) / len(ink) < 0.1  # shapes stay visible
+
+
+def test_a_small_network_learns_cat_or_not():
+    from chainrule.nn import MLP, binary_cross_entropy
+    from chainrule.optim import Adam
+
+    images, labels = make_shapes(400, noise=0.1, seed=0)
+    X = [flatten(im) for im in images]
+    X_train, X_test, y_train, y_test = train_test_split(X, labels, test_size=100, seed=0)
+    model = MLP(64, [8, 1], fused=True, seed=0)
+    optimizer = Adam(model.parameters(), lr=0.01)
+    loader = batches(X_train, y_train, 20, seed=0)
+    for _ in range(15):
+        for xb, yb in loader:
+            loss = binary_cross_entropy([model(x).sigmoid() for x in xb], yb)
+            optimizer.zero_grad()
+            loss.backward()
+            optimizer.step()
+    correct = sum((model(x).data > 0) == t for x, t in zip(X_test, y_test))
+    assert correct >= 90  # of 100 pictures it never saw; chance is 50
+
+
+def test_flatten_goes_row_after_row():
+    image = [[0.0, 0.1, 0.2], [1.0, 1.1, 1.2]]
+    assert flatten(image) == [0.0, 0.1, 0.2, 1.0, 1.1, 1.2]
+    assert flatten(((1, 2), (3, 4))) == [1, 2, 3, 4]
+    picture = make_shapes(2, seed=0)[0][0]
+    flat = flatten(picture)
+    assert len(flat) == 64 and all(flat[i * 8 + j] == picture[i][j]
+                                   for i in range(8) for j in range(8))
+
+
+@pytest.mark.parametrize("call, error, message", [
+    (lambda: make_shapes(1), ValueError, r"n_samples must be an int >= 2, got 1 \(int\)"),
+    (lambda: make_shapes(10.0), TypeError, r"n_samples must be an int >= 2, got 10.0"),
+    (lambda: make_shapes(10, size=7), ValueError,
+     r"size \(pixels per side\) must be an int >= 8, got 7 \(int\)"),
+    (lambda: make_shapes(10, size=8.0), TypeError, r"size \(pixels per side\) must be an int >= 8"
+                                                    r", got 8.0 \(float\)"),
+    (lambda: make_shapes(10, noise=-0.1), ValueError,
+     r"noise must be a finite number >= 0 \(a standard deviation\), got -0.1"),
+    (lambda: make_shapes(10, noise="low"), TypeError, r"noise must be a finite number >= 0"),
+    (lambda: make_shapes(10, seed=1.5), TypeError,
+     r"seed must be an int, a random.Random or None, got 1.5"),
+    (lambda: flatten([1.0, 2.0]), TypeError,
+     r"flatten: image must be a non-empty list of rows \(lists of numbers\), got \[1.0, 2.0\]"),
+    (lambda: flatten([]), TypeError, r"flatten: image must be a non-empty list of rows"),
+    (lambda: flatten("ab"), TypeError, r"got 'ab' \(str\)"),
+    (lambda: flatten([[1.0, 2.0], [3.0]]), ValueError,
+     r"every row of image must have the same length, got rows of lengths \[1, 2\]"),
+])
+def test_shapes_and_flatten_errors(call, error, message):
+    with pytest.raises(error, match=message):
+        call()
 
 
 # ----------------------------------------------------------------------- train_test_split
