@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import math
 import threading
-from itertools import chain, repeat
+from itertools import repeat
 from numbers import Real
 from typing import Any, Callable, Iterable, List, Optional, Sequence, Set, Tuple, Union
 
@@ -237,20 +237,24 @@ class Value(GraphGuards):
         so a drawing reads like the sum it stands for."""
         if len(ws) != len(xs):
             raise ValueError(f"dot needs sequences of equal length, got {len(ws)} and {len(xs)}")
-        inputs: Tuple[Any, ...] = tuple(chain.from_iterable(zip(ws, xs)))
+        flat: List[Any] = [*ws, *xs]
+        flat[0::2], flat[1::2] = ws, xs  # interleaved by slice assignment: fast, in C
         if bias is not None:
-            inputs += (bias,)
+            flat.append(bias)
+        inputs = tuple(flat)
         if not all(map(isinstance, inputs, repeat(Value))):  # numbers among them: lift once
             inputs = tuple(v if isinstance(v, Value) else _lift(v, "dot") for v in inputs)
+            ws, xs = inputs[0 : 2 * len(xs) : 2], inputs[1 : 2 * len(xs) : 2]
         # Starting from the bias adds in micrograd's order: ((b + w1*x1) + w2*x2) + ...
         start = inputs[-1].data if bias is not None else 0.0
-        data = sum([w.data * x.data for w, x in zip(inputs[0::2], inputs[1::2])], start)
+        data = sum([w.data * x.data for w, x in zip(ws, xs)], start)  # type: ignore[union-attr]
         return _node(data, inputs, "dot", Value._dot_backward)
 
     @staticmethod
     def _dot_backward(out: Value, grad: float) -> None:  # d/dw_i = x_i, d/dx_i = w_i, d/db = 1
         inputs = out._prev  # (w1, x1, w2, x2, ..., wn, xn) or (..., wn, xn, bias)
-        for w, x in zip(inputs[0::2], inputs[1::2]):
+        pairs = iter(inputs)
+        for w, x in zip(pairs, pairs):  # consecutive pairs, no slices copied
             w.grad += x.data * grad
             x.grad += w.data * grad
         if len(inputs) % 2:
