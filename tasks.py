@@ -19,6 +19,7 @@ import os
 import subprocess
 import sys
 from pathlib import Path
+from typing import Dict, Optional
 
 ROOT = Path(__file__).resolve().parent
 VENV = Path(os.environ.get("CHAINRULE_VENV", ROOT / ".venv"))
@@ -30,9 +31,10 @@ def venv_python() -> Path:
     return VENV / ("Scripts/python.exe" if os.name == "nt" else "bin/python")
 
 
-def run(*cmd: object) -> None:
+def run(*cmd: object, env: Optional[Dict[str, str]] = None) -> None:
     print("+", " ".join(str(c) for c in cmd), flush=True)
-    subprocess.run([str(c) for c in cmd], cwd=ROOT, check=True)
+    subprocess.run([str(c) for c in cmd], cwd=ROOT, check=True,
+                   env=None if env is None else {**os.environ, **env})
 
 
 def ensure_venv(extras: str) -> Path:
@@ -51,7 +53,10 @@ def ensure_venv(extras: str) -> Path:
     stamp = VENV / f".chainrule-{extras}"
     if not stamp.exists() or stamp.read_text() != digest.hexdigest():
         run(python, "-m", "pip", "install", "--quiet", "--upgrade", "pip")
-        run(python, "-m", "pip", "install", "--quiet", "-e", f".[{extras}]")
+        # setuptools reminds every editable install of a flat layout that a folder named
+        # like the package may shadow it: true of any checkout, and it reads like breakage.
+        quiet = {"PYTHONWARNINGS": "ignore:Editable installation"}
+        run(python, "-m", "pip", "install", "--quiet", "-e", f".[{extras}]", env=quiet)
         stamp.write_text(digest.hexdigest())
     return python
 
