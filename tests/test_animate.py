@@ -13,10 +13,11 @@ import pytest
 from hypothesis import given, settings
 from strategies import programs, run_program
 from support import require
+from viz_helpers import without_renderer
 
 from chainrule import Value
 from chainrule.nn import MLP
-from chainrule.viz import GraphTooLarge, RendererNotFound, animate, browser, find_renderer, render
+from chainrule.viz import GraphTooLarge, RendererNotFound, animate, browser, find_renderer
 from chainrule.viz.animate import gif_frames, legend_html, steady_frames, text_width
 from chainrule.viz.steps import replay
 from chainrule.viz.style import KINDS, STATES
@@ -51,10 +52,7 @@ def page_data(page: str) -> dict:
 
 @pytest.fixture
 def no_renderer(monkeypatch, tmp_path):
-    monkeypatch.setenv("PATH", str(tmp_path))
-    monkeypatch.delenv("CHAINRULE_DOT", raising=False)
-    monkeypatch.setattr(render, "_scripts_dir", lambda: None)
-    assert find_renderer() is None
+    without_renderer(monkeypatch, tmp_path)
 
 
 # --------------------------------------------------------------------- grads untouched

@@ -12,9 +12,10 @@ from pathlib import Path
 
 import pytest
 from support import require
+from viz_helpers import without_renderer
 
 from chainrule import Value
-from chainrule.viz import browser, draw_dot, find_renderer, render
+from chainrule.viz import browser, draw_dot, render
 
 VENDOR = Path(browser.__file__).parent / "vendor"
 VIZ_JS_SHA256 = "c9e0b310f9883910e01c66054b48b7ff4be3d8695141116635e72b0af152692e"
@@ -44,11 +45,7 @@ def browser_tab():
 
 @pytest.fixture
 def no_renderer(monkeypatch, tmp_path):
-    """No dot and no graphviz-pure anywhere chainrule looks."""
-    monkeypatch.setenv("PATH", str(tmp_path))
-    monkeypatch.delenv("CHAINRULE_DOT", raising=False)
-    monkeypatch.setattr(render, "_scripts_dir", lambda: None)
-    assert find_renderer() is None
+    without_renderer(monkeypatch, tmp_path)
 
 
 @pytest.fixture(autouse=True)
