@@ -237,18 +237,25 @@ class Value(GraphGuards):
         so a drawing reads like the sum it stands for."""
         if len(ws) != len(xs):
             raise ValueError(f"dot needs sequences of equal length, got {len(ws)} and {len(xs)}")
-        flat: List[Any] = [*ws, *xs]
-        flat[0::2], flat[1::2] = ws, xs  # interleaved by slice assignment: fast, in C
-        if bias is not None:
-            flat.append(bias)
-        inputs = tuple(flat)
-        if not all(map(isinstance, inputs, repeat(Value))):  # numbers among them: lift once
-            inputs = tuple(v if isinstance(v, Value) else _lift(v, "dot") for v in inputs)
-            ws, xs = inputs[0 : 2 * len(xs) : 2], inputs[1 : 2 * len(xs) : 2]
-        # Starting from the bias adds in micrograd's order: ((b + w1*x1) + w2*x2) + ...
-        start = inputs[-1].data if bias is not None else 0.0
-        data = sum([w.data * x.data for w, x in zip(ws, xs)], start)  # type: ignore[union-attr]
-        return _node(data, inputs, "dot", Value._dot_backward)
+        values = (*ws, *xs) if bias is None else (*ws, *xs, bias)
+        if not all(map(isinstance, values, repeat(Value))):  # numbers among them: lift once
+            values = tuple(v if isinstance(v, Value) else _lift(v, "dot") for v in values)
+        n = len(ws)
+        b = None if bias is None else values[-1]
+        return Value._dot_values(values[:n], values[n : 2 * n], b)  # type: ignore[arg-type]
+
+    @staticmethod
+    def _dot_values(ws: Sequence[Value], xs: Sequence[Value], bias: Optional[Value]) -> Value:
+        """dot of Values, unchecked: nn's neurons call it (a layer checks its inputs once)."""
+        inputs: List[Any] = [*ws, *xs]
+        inputs[0::2], inputs[1::2] = ws, xs  # interleaved by slice assignment: fast, in C
+        data = 0.0
+        if bias is not None:  # adding from the bias is micrograd's order: (b + w1*x1) + ...
+            inputs.append(bias)
+            data = bias.data
+        for w, x in zip(ws, xs):  # a loop, not sum(): Python 3.12's sum() compensates rounding
+            data += w.data * x.data
+        return _node(data, tuple(inputs), "dot", Value._dot_backward)
 
     @staticmethod
     def _dot_backward(out: Value, grad: float) -> None:  # d/dw_i = x_i, d/dx_i = w_i, d/db = 1
@@ -298,6 +305,7 @@ class Value(GraphGuards):
         visited: Set[Value] = set()
         stack: List[Any] = [self]
         push, pop, seen, done = stack.append, stack.pop, visited.add, order.append  # hot loop
+        all_seen = visited.issuperset
         while stack:
             node = pop()
             if node is _INPUTS_DONE:  # every input of the node below it is in order
@@ -310,9 +318,10 @@ class Value(GraphGuards):
                     continue
                 push(node)
                 push(_INPUTS_DONE)  # a marker, not a (node, flag) pair per node
-                for child in reversed(inputs):  # the first input is popped first
-                    if child not in visited:
-                        push(child)
+                if not all_seen(inputs):  # in C: most inputs are parameters met before
+                    for child in reversed(inputs):  # the first input is popped first
+                        if child not in visited:
+                            push(child)
         order.reverse()
         return order
 
@@ -368,7 +377,7 @@ def _node(data: float, inputs: Tuple[Value, ...], op: str, step: GradFn) -> Valu
     out.grad = 0.0
     out._op = op
     out.label = ""
-    if grad_enabled.get():
+    if _recording():
         out._prev = inputs
         out._grad_fn = step
     else:  # under no_grad() the result is a plain leaf
@@ -378,6 +387,7 @@ def _node(data: float, inputs: Tuple[Value, ...], op: str, step: GradFn) -> Valu
 
 
 _new_value = object.__new__
+_recording = grad_enabled.get  # bound once: a method lookup per node costs 4x the call
 
 
 class _PowerStep:

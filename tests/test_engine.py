@@ -195,11 +195,20 @@ def test_dot_accepts_numbers_and_no_bias_and_matches_the_fine_grained_sum():
     xs = [0.2, -1.3, 0.9]
     fused = Value.dot(ws, xs, 0.1)
     fine = sum((w * x for w, x in zip(ws, xs)), Value(0.1))
-    # Same order of additions, ((b + w1x1) + w2x2) + w3x3; CPython 3.12+ compensates
-    # rounding in sum(), which can move the last bit.
-    assert fused.data == pytest.approx(fine.data, rel=1e-15)
-    assert Value.dot(ws, xs).data == sum(w.data * x for w, x in zip(ws, xs))
+    assert fused.data == fine.data  # the same additions, ((b + w1x1) + w2x2) + w3x3
+    p = [w.data * x for w, x in zip(ws, xs)]
+    assert Value.dot(ws, xs).data == (p[0] + p[1]) + p[2]
     assert Value.sum([]).data == 0.0 and Value.dot([], []).data == 0.0
+
+
+def test_dot_adds_one_product_at_a_time_as_micrograds_graph_does():
+    # 1e16 + 1 rounds back to 1e16 in float64, so the sum in this order is 0. A
+    # compensated sum (Python 3.12's sum(), math.fsum) would give 1 and a fused
+    # neuron would stop matching the fine-grained one.
+    ws, xs = [Value(1.0), Value(1.0), Value(1.0)], [1e16, 1.0, -1e16]
+    fine = sum((w * x for w, x in zip(ws, xs)), Value(0.0))
+    assert fine.data == 0.0
+    assert Value.dot(ws, xs, 0.0).data == 0.0 and Value.dot(ws, xs).data == 0.0
 
 
 def test_dot_rejects_unequal_lengths():

@@ -30,6 +30,7 @@ INITS = ("uniform", "normal", "xavier", "he")
 _NONLIN: Dict[str, Optional[Callable[[Value], Value]]] = {
     "relu": Value.relu, "tanh": Value.tanh, "sigmoid": Value.sigmoid, "linear": None,
 }
+_dot_values = Value._dot_values  # the fused neuron's node (see Neuron._forward)
 _REPR_NAME = {"relu": "ReLU", "tanh": "Tanh", "sigmoid": "Sigmoid", "linear": "Linear"}
 
 
@@ -112,7 +113,10 @@ class Neuron(Module):
     def _forward(self, x: List[Value]) -> Value:
         """The neuron on a checked list of input Values (a Layer's hot path)."""
         if self.fused:
-            act = Value.dot(self.w, x, self.b)
+            try:  # unchecked: x was checked, self.w and self.b are the neuron's own Values
+                act = _dot_values(self.w, x, self.b)
+            except AttributeError:  # a number put into self.w: Value.dot lifts it, or says why not
+                act = Value.dot(self.w, x, self.b)
         else:  # micrograd's line: b + w0*x0, then + w1*x1, ...
             act = sum((wi * xi for wi, xi in zip(self.w, x)), self.b)
         return self._act(act) if self._act is not None else act
@@ -180,8 +184,12 @@ class Layer(Module):
         values = [xi if isinstance(xi, Value) else Value(xi) for xi in x]
         if len(values) != self.nin:
             raise ValueError(f"Layer expects {self.nin} inputs, got {len(values)}")
-        out = [n._forward(values) for n in self.neurons]
+        out = self._forward(values)
         return out[0] if len(out) == 1 else out
+
+    def _forward(self, values: List[Value]) -> List[Value]:
+        """The layer on a checked list of input Values (an MLP's hot path)."""
+        return [n._forward(values) for n in self.neurons]
 
     def named_parameters(self) -> List[Tuple[str, Value]]:
         return [(f"neurons.{i}.{name}", p)
@@ -259,9 +267,11 @@ class MLP(Module):
             x = _inputs(x, "MLP", self.nin)
         if len(x) != self.nin:
             raise ValueError(f"MLP expects {self.nin} inputs, got {len(x)}")
-        for layer in self.layers:
-            x = layer(x)
-        return x
+        values = [xi if isinstance(xi, Value) else Value(xi) for xi in x]
+        for layer in self.layers:  # a Layer's output needs no checks before the next Layer
+            values = layer._forward(values) if type(layer) is Layer else _inputs(
+                layer(values), "MLP", 1)  # a layer swapped in by hand is called as such
+        return values[0] if len(values) == 1 else values
 
     def named_parameters(self) -> List[Tuple[str, Value]]:
         return [(f"layers.{i}.{name}", p)

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import math
 from operator import mul
-from typing import TYPE_CHECKING, Callable, Dict, List
+from typing import TYPE_CHECKING, Callable, Dict, Iterable, List
 
 from .. import _scalar as num
 from ..engine import Value
@@ -50,6 +50,18 @@ _EAGER: Dict[int, Callable[..., Value]] = {
     SIGMOID: Value.sigmoid, RELU: Value.relu, ABS: Value.__abs__}
 
 
+def _added_in_order(terms: Iterable[float], start: float) -> float:
+    for t in terms:
+        start += t
+    return start
+
+
+# A dot adds its products one by one, as the engine's loop does. sum() does the same
+# up to Python 3.11, in C; from 3.12 it compensates rounding, so it cannot stand in.
+_SUM_IS_PLAIN = sum([1e16, 1.0, -1e16]) == 0.0  # 0.0 when 1.0 is lost, as in a plain loop
+added: Callable[[Iterable[float], float], float] = sum if _SUM_IS_PLAIN else _added_in_order
+
+
 def forward(tape: Tape) -> float:
     """Recompute every entry from the leaves' ``.data``, op by op as the engine does."""
     D = tape._D
@@ -62,15 +74,15 @@ def forward(tape: Tape) -> float:
             for r, o, k, x0, x1, b, _ in es:
                 if x0 != last:  # a layer's neurons read one input block: slice it once
                     h, last = D[x0:x1], x0
-                z = D[o] = sum(map(mul, W[k], h), D[b])
+                z = D[o] = added(map(mul, W[k], h), D[b])
                 D[r] = 0.0 if z <= 0.0 else z
-        elif code == DOTCR2:  # sum() as the engine's dot: the same additions
+        elif code == DOTCR2:  # the engine's dot: the same additions in the same order
             for r, o, w0, w1, x0, x1, b, _ in es:
-                z = D[o] = sum((D[w0] * D[x0], D[w1] * D[x1]), D[b])
+                z = D[o] = D[b] + D[w0] * D[x0] + D[w1] * D[x1]
                 D[r] = 0.0 if z <= 0.0 else z
         elif code == DOTC:
             for o, w0, w1, x0, x1, b, _ in es:
-                D[o] = sum(map(mul, D[w0:w1], D[x0:x1]), D[b])
+                D[o] = added(map(mul, D[w0:w1], D[x0:x1]), D[b])
         elif code == RELU:
             for o, a in es:
                 x = D[a]
@@ -99,7 +111,7 @@ def forward(tape: Tape) -> float:
                 D[o] = sum([D[i] for i in s], 0.0)
         elif code == DOT:
             for o, b, pairs in es:
-                D[o] = sum([D[w] * D[x] for w, x in pairs], D[b])
+                D[o] = added([D[w] * D[x] for w, x in pairs], D[b])
         elif code == POWN:
             for o, a, exponent in es:
                 num.check_power(D[a], exponent)
