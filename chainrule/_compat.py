@@ -45,6 +45,26 @@ def missing_step(node: Any) -> TypeError:
 
 
 
+def _get_backward(node: Any) -> Callable[..., None]:
+    """``node._backward()`` pushes ``node.grad`` to the inputs (micrograd's lecture);
+    ``node._backward(g)`` pushes ``g``. Made on each access, never stored."""
+    step = node._grad_fn
+
+    def run(grad: Optional[float] = None) -> None:
+        if step is None:  # a user's op that attached no closure yet
+            raise missing_step(node)
+        step(node, node.grad if grad is None else grad)
+    return run
+
+
+def _set_backward(node: Any, closure: Optional[Callable[..., None]]) -> None:
+    node._grad_fn = None if closure is None else Closure(closure)
+
+
+# Value._backward: micrograd's name for a node's step, read and set as micrograd does.
+micrograd_backward = property(_get_backward, _set_backward, doc=_get_backward.__doc__)
+
+
 class ClassOnly:
     """``Value.sum`` and ``Value.dot`` take all their inputs as arguments: called on
     one value (``v.sum()``, ``a.sum([b, c])``) they would ignore it, so that is an error."""

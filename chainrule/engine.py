@@ -16,7 +16,7 @@ from numbers import Real
 from typing import Any, Callable, Iterable, List, Optional, Sequence, Set, Tuple, Union
 
 from . import _scalar as num
-from ._compat import ClassOnly, Closure, GraphGuards, missing_step
+from ._compat import ClassOnly, Closure, GraphGuards, micrograd_backward, missing_step
 from .grad_mode import enable_grad, grad_enabled, is_grad_enabled, no_grad  # noqa: F401
 
 __all__ = ["Value", "Constant", "start_backward", "run_step"]
@@ -350,24 +350,9 @@ class Value(GraphGuards):
         label = f", label={self.label!r}" if self.label else ""
         return f"Value(data={self.data}, grad={self.grad}{label})"
 
-    # ------------------------------------------- micrograd's names for the step
-
     # micrograd code sets and calls ``node._backward``; chainrule keeps the step in
     # ``_grad_fn``, and this property translates, so lecture code runs unchanged.
-    @property
-    def _backward(self) -> Callable[..., None]:
-        """``node._backward()`` pushes ``node.grad`` to the inputs (micrograd's lecture);
-        ``node._backward(g)`` pushes ``g``. Made on each access, never stored."""
-        step = self._grad_fn
-        def run(grad: Optional[float] = None) -> None:
-            if step is None:  # a user's op that attached no closure yet
-                raise missing_step(self)
-            step(self, self.grad if grad is None else grad)
-        return run
-
-    @_backward.setter
-    def _backward(self, closure: Optional[Callable[..., None]]) -> None:
-        self._grad_fn = None if closure is None else Closure(closure)
+    _backward = micrograd_backward
 
 
 def _node(data: float, inputs: Tuple[Value, ...], op: str, step: GradFn) -> Value:
