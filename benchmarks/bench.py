@@ -529,8 +529,12 @@ def available(engine: str) -> Optional[str]:
 
 def run_worker_process(spec: Dict[str, Any], timeout: float) -> Dict[str, Any]:
     cmd = [sys.executable, str(Path(__file__).resolve()), "--worker", json.dumps(spec)]
+    # One BLAS thread, as torch gets one: the times are CPU time, which a second thread
+    # would count twice (numpy reads this when it is imported, so it is set here).
+    env = {**os.environ, "OPENBLAS_NUM_THREADS": "1", "OMP_NUM_THREADS": "1"}
     try:
-        proc = subprocess.run(cmd, capture_output=True, text=True, timeout=timeout, cwd=ROOT)
+        proc = subprocess.run(cmd, capture_output=True, text=True, timeout=timeout, cwd=ROOT,
+                              env=env)
     except subprocess.TimeoutExpired:
         return {"error": f"timed out after {timeout:.0f} s"}
     lines = proc.stdout.strip().splitlines()
