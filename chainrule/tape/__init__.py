@@ -6,8 +6,9 @@ that graph as a flat list of op codes and integer slots into one list of numbers
 replays it without making a single ``Value``. ``backend="python"`` does each op's
 arithmetic exactly as the engine does, in backward()'s order, so the numbers are the
 eager ones bit for bit; ``backend="numpy"`` does all the ops of one kind at one depth
-as one vector operation (it adds a gradient's terms in another order, so it agrees
-with eager to rounding: 1e-12 of the largest term).
+as one vector operation, and a layer's dots over a batch as one matrix product (it adds
+a gradient's terms in another order, so it agrees with eager to rounding: 1e-12 of the
+largest term).
 
 What a tape cannot see: Python code that reads ``.data`` while the graph is built
 (``if v.data > 0``, ``max(a, b)`` on Values, a constant picked by a comparison) ran
