@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import inspect
+from numbers import Real
 from typing import Any, Callable, Optional
 
 from . import _scalar as num
@@ -84,11 +85,32 @@ class ClassOnly:
 
 
 class GraphGuards:
-    """Value's guards: what would silently leave the graph, or has no gradient, is an
-    error that says what to write (``math.exp(v)`` calls ``__float__``, and with a
-    working one ``math.exp(x) * x`` would give x.grad = e instead of 2e)."""
+    """Value as a Python number outside the graph. Comparisons and ``bool()`` read
+    ``.data``; ``==`` and ``hash`` stay object identity (Values are graph nodes, used as
+    dict keys). What would silently leave the graph, or has no gradient, is an error
+    that says what to write (``math.exp(v)`` calls ``__float__``, and with a working
+    one ``math.exp(x) * x`` would give x.grad = e instead of 2e)."""
 
     __slots__ = ()
+    data: float
+
+    def __lt__(self, other: Any) -> bool:
+        return self.data < _compared(other, "<")
+
+    def __le__(self, other: Any) -> bool:
+        return self.data <= _compared(other, "<=")
+
+    def __gt__(self, other: Any) -> bool:
+        return self.data > _compared(other, ">")
+
+    def __ge__(self, other: Any) -> bool:
+        return self.data >= _compared(other, ">=")
+
+    __eq__ = object.__eq__
+    __hash__ = object.__hash__
+
+    def __bool__(self) -> bool:  # as torch: a scalar is true when it is not zero
+        return self.data != 0.0
 
     def __float__(self) -> float:  # math.exp(v) calls it, and the gradient would be lost
         raise TypeError(num.left_graph(self, "float()"))
@@ -109,3 +131,11 @@ class GraphGuards:
         raise TypeError(num.no_op("divmod", "divmod(a.data, b) for the numbers"))
 
     __rfloordiv__, __rmod__, __rdivmod__ = __floordiv__, __mod__, __divmod__
+
+
+def _compared(other: Any, op: str) -> float:
+    if isinstance(other, GraphGuards):  # a Value
+        return other.data
+    if isinstance(other, Real):
+        return other  # type: ignore[return-value]
+    raise TypeError(f"cannot compare Value {op} {type(other).__name__} ({num.short(other)})")

@@ -12,7 +12,6 @@ from __future__ import annotations
 import math
 import threading
 from itertools import repeat
-from numbers import Real
 from typing import Any, Callable, Iterable, List, Optional, Sequence, Set, Tuple, Union
 
 from . import _scalar as num
@@ -325,26 +324,8 @@ class Value(GraphGuards):
         order.reverse()
         return order
 
-    # ------------------------------------------------- comparisons and numbers
-
-    def __lt__(self, other: Operand) -> bool:
-        return self.data < _compared(other, "<")
-
-    def __le__(self, other: Operand) -> bool:
-        return self.data <= _compared(other, "<=")
-
-    def __gt__(self, other: Operand) -> bool:
-        return self.data > _compared(other, ">")
-
-    def __ge__(self, other: Operand) -> bool:
-        return self.data >= _compared(other, ">=")
-
-    # == and hash stay object identity: Values are graph nodes, used as dict keys.
-    __eq__ = object.__eq__
-    __hash__ = object.__hash__
-
-    def __bool__(self) -> bool:  # as torch: a scalar is true when it is not zero
-        return self.data != 0.0
+    # Comparisons and bool() read .data (as torch); == and hash stay object identity,
+    # since Values are graph nodes used as dict keys: both are in _compat.GraphGuards.
 
     def __repr__(self) -> str:
         label = f", label={self.label!r}" if self.label else ""
@@ -428,10 +409,3 @@ def _lift(other: Any, op: str) -> Value:
     """Wrap a number as a Constant; name the op and the type when it is not a number."""
     return other if isinstance(other, Value) else Constant(num.real(other, op))
 
-
-def _compared(other: Any, op: str) -> float:
-    if isinstance(other, Value):
-        return other.data
-    if isinstance(other, Real):
-        return other  # type: ignore[return-value]
-    raise TypeError(f"cannot compare Value {op} {type(other).__name__} ({num.short(other)})")
