@@ -8,6 +8,8 @@ python.py and numpy_backend.py read nothing else.
 
 from __future__ import annotations
 
+from collections import Counter
+from itertools import chain
 from typing import Any, Dict, List, Optional, Sequence, Tuple
 
 from ..engine import Constant, Value, _PowerStep
@@ -105,14 +107,14 @@ def entries(forward: List[Value], sigs: List[Optional[Tuple[int, Any]]],
         if sig is None:
             level[n] = 0
             continue
-        level[n] = 1 + max(level[c] for c in n._prev)
+        level[n] = 1 + max(map(level.__getitem__, n._prev))  # map: C, for 1e6 edges
         found[n] = _entry(n, sig, slot)
     return found, level
 
 
 def _entry(n: Value, sig: Tuple[int, Any], slot: Dict[Value, int]) -> Entry:
     code, exponent = sig
-    s = [slot[c] for c in n._prev]
+    s = list(map(slot.__getitem__, n._prev))
     o = slot[n]
     if code == POWN:
         return (POWN, o, s[0], exponent)
@@ -150,10 +152,7 @@ def schedule(order: List[Value], found: Dict[Value, Entry], level: Dict[Value, i
     once a forward, and the entries grouped by depth and op for the python forward."""
     # relu(dot) as one entry where backward() runs the relu's step, then at once the
     # dot's (the dot right after the relu in its order, and nothing else reads it).
-    uses: Dict[Value, int] = {}
-    for n in order:
-        for c in n._prev:
-            uses[c] = uses.get(c, 0) + 1
+    uses = Counter(chain.from_iterable(n._prev for n in order))
     pairs_ = {n: order[i + 1] for i, n in enumerate(order[:-1])
               if found.get(n, (None,))[0] == RELU and order[i + 1] is n._prev[0]
               and found.get(n._prev[0], (None,))[0] == DOTC and uses[n._prev[0]] == 1}
@@ -161,6 +160,13 @@ def schedule(order: List[Value], found: Dict[Value, Entry], level: Dict[Value, i
     run: List[Tuple[int, Entry]] = []
     groups: Dict[Tuple[int, int], List[Entry]] = {}
     blocks: Dict[Tuple[int, int], int] = {}  # a neuron's weights, sliced once a forward
+    leaf_blocks: Dict[Tuple[int, int], bool] = {}  # a weight block -> every slot a leaf
+
+    def leaves_only(w0: int, w1: int) -> bool:  # once a block: layers share them
+        if (w0, w1) not in leaf_blocks:
+            leaf_blocks[w0, w1] = not any(v._prev for v in nodes[w0:w1])  # type: ignore[union-attr]
+        return leaf_blocks[w0, w1]
+
     for n in order:
         e: Entry
         if n in pairs_:
@@ -168,7 +174,7 @@ def schedule(order: List[Value], found: Dict[Value, Entry], level: Dict[Value, i
             depth = level[pairs_[n]]
             if w1 - w0 == 2:  # 2 inputs (every toy dataset's first layer): no slices
                 e = (DOTCR2, slot[n], o, w0, w0 + 1, x0, x0 + 1, b, pairs)
-            elif all(not v._prev for v in nodes[w0:w1]):  # type: ignore[union-attr]
+            elif leaves_only(w0, w1):
                 e = (DOTCR, slot[n], o, blocks.setdefault((w0, w1), len(blocks)), x0, x1,
                      b, pairs)
             else:  # the relu and the dot each as themselves (the dot comes next)
